@@ -1,0 +1,107 @@
+//! The switch into a profile's role: STS AssumeRole with the source credentials,
+//! honouring `external_id`, `role_session_name` and `duration_seconds` (aws-config
+//! ignores `duration_seconds` and `mfa_serial`, so the helper calls STS itself).
+//! On AccessDenied it asks STS who the caller is, so the message can name them.
+
+use std::time::UNIX_EPOCH;
+
+use aws_config::SdkConfig;
+use aws_sdk_sts::Client;
+use aws_sdk_sts::config::{Credentials, Region};
+
+use super::AwsError;
+use super::error::{CallFailure, Principal};
+use crate::profile_file::Profiles;
+
+/// Assumes `role_arn` for `profile` with `source` credentials; returns the role's credentials.
+pub async fn assume(
+    profile: &str,
+    role_arn: &str,
+    source: Credentials,
+    profiles: &Profiles,
+    sdk: &SdkConfig,
+) -> Result<Credentials, AwsError> {
+    let mut config = aws_sdk_sts::config::Builder::from(sdk).credentials_provider(source);
+    if let Some(region) = profiles.value(profile, "region") {
+        config = config.region(Region::new(region.to_string()));
+    }
+    let client = Client::from_conf(config.build());
+
+    let mut request = client
+        .assume_role()
+        .role_arn(role_arn)
+        .role_session_name(session_name(profiles, profile));
+    if let Some(external_id) = profiles.value(profile, "external_id") {
+        request = request.external_id(external_id);
+    }
+    if let Some(value) = profiles.value(profile, "duration_seconds") {
+        let seconds = value
+            .parse::<i32>()
+            .ok()
+            .filter(|s| (900..=43200).contains(s))
+            .ok_or_else(|| AwsError::BadDuration {
+                profile: profile.to_string(),
+                value: value.to_string(),
+            })?;
+        request = request.duration_seconds(seconds);
+    }
+
+    let output = match request.send().await {
+        Ok(output) => output,
+        Err(err) => {
+            let failure = CallFailure::from_sdk(&err);
+            if failure.is_access_denied() {
+                return Err(AwsError::AssumeRoleDenied {
+                    principal: caller(&client).await,
+                    role: role_name(role_arn).to_string(),
+                    role_arn: role_arn.to_string(),
+                    code: failure.code_or_status(),
+                });
+            }
+            return Err(AwsError::Call {
+                operation: "sts:AssumeRole",
+                failure,
+            });
+        }
+    };
+    let creds = output.credentials().ok_or(AwsError::Call {
+        operation: "sts:AssumeRole",
+        failure: CallFailure {
+            kind: super::error::FailureKind::BadResponse,
+            code: None,
+            status: None,
+            message: "the answer has no credentials".to_string(),
+        },
+    })?;
+    let expiry = u64::try_from(creds.expiration().secs())
+        .ok()
+        .map(|s| UNIX_EPOCH + std::time::Duration::from_secs(s));
+    Ok(Credentials::new(
+        creds.access_key_id(),
+        creds.secret_access_key(),
+        Some(creds.session_token().to_string()),
+        expiry,
+        "AssumeRole",
+    ))
+}
+
+/// Who the client's credentials belong to, if STS will say.
+pub async fn caller(client: &Client) -> Principal {
+    match client.get_caller_identity().send().await {
+        Ok(out) => out.arn().map_or(Principal(None), Principal::from_arn),
+        Err(_) => Principal(None),
+    }
+}
+
+/// `role_session_name` from the profile, else one that names this tool (it shows in CloudTrail).
+fn session_name(profiles: &Profiles, profile: &str) -> String {
+    profiles
+        .value(profile, "role_session_name")
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("docker-credential-ecr-role-{}", crate::cache::now_secs()))
+}
+
+/// The role's name: the last segment of its ARN.
+pub fn role_name(role_arn: &str) -> &str {
+    role_arn.rsplit('/').next().unwrap_or(role_arn)
+}

@@ -1,0 +1,189 @@
+//! The credentials a profile stands for. A profile with `role_arn` is switched into
+//! by this helper itself (see [`super::assume_role`]), from its `source_profile`
+//! (which may itself switch role: chains work) or its `credential_source`.
+//! A profile without `role_arn` is handed to aws-config: its default chain for the
+//! profile docker runs us with, its profile-file provider for a source profile
+//! (static keys, SSO, `credential_process`).
+
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_config::default_provider::credentials::DefaultCredentialsChain;
+use aws_config::ecs::EcsCredentialsProvider;
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
+use aws_config::imds::credentials::ImdsCredentialsProvider;
+use aws_config::profile::ProfileFileCredentialsProvider;
+use aws_sdk_sts::config::{Credentials, ProvideCredentials};
+use aws_sdk_sts::error::DisplayErrorContext;
+
+use super::AwsError;
+use super::assume_role;
+use crate::profile_file::{Profiles, tilde};
+
+/// How long the instance-metadata service may take before we decide there is none
+/// (a laptop has none, and `get` must not hang on it).
+const IMDS_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The credentials of `profile`, switching role where the profile says so.
+pub async fn for_profile(
+    profile: &str,
+    profiles: &Profiles,
+    sdk: &SdkConfig,
+) -> Result<Credentials, AwsError> {
+    resolve(profile, profiles, sdk, &mut Vec::new()).await
+}
+
+async fn resolve(
+    profile: &str,
+    profiles: &Profiles,
+    sdk: &SdkConfig,
+    chain: &mut Vec<String>,
+) -> Result<Credentials, AwsError> {
+    if chain.iter().any(|p| p == profile) {
+        chain.push(profile.to_string());
+        return Err(AwsError::ProfileLoop {
+            profile: chain[0].clone(),
+            chain: chain.join(" -> "),
+        });
+    }
+    chain.push(profile.to_string());
+    let top = chain.len() == 1;
+
+    let Some(role_arn) = profiles.role_arn(profile) else {
+        return if top {
+            if profile != "default" && profiles.get(profile).is_none() {
+                return Err(not_found(profile, profiles));
+            }
+            let chain = DefaultCredentialsChain::builder()
+                .profile_name(profile)
+                .region(
+                    sdk.region()
+                        .cloned()
+                        .unwrap_or_else(|| aws_sdk_sts::config::Region::new("us-east-1")),
+                )
+                .imds_client(imds_client())
+                .build()
+                .await;
+            provide(profile, chain).await
+        } else {
+            if profiles.get(profile).is_none() {
+                return Err(not_found(profile, profiles));
+            }
+            let provider = ProfileFileCredentialsProvider::builder()
+                .profile_name(profile)
+                .build();
+            provide(profile, provider).await
+        };
+    };
+
+    let source = match (
+        profiles.value(profile, "source_profile"),
+        profiles.value(profile, "credential_source"),
+    ) {
+        (Some(source), _) if source == profile => static_keys(profile, profiles)?,
+        (Some(source), _) => Box::pin(resolve(source, profiles, sdk, chain)).await?,
+        (None, Some(named)) => named_source(profile, named).await?,
+        (None, None) => {
+            return Err(AwsError::NoRoleSource {
+                profile: profile.to_string(),
+            });
+        }
+    };
+    assume_role::assume(profile, role_arn, source, profiles, sdk).await
+}
+
+/// A profile that names itself as `source_profile` uses its own static keys.
+fn static_keys(profile: &str, profiles: &Profiles) -> Result<Credentials, AwsError> {
+    match (
+        profiles.value(profile, "aws_access_key_id"),
+        profiles.value(profile, "aws_secret_access_key"),
+    ) {
+        (Some(id), Some(secret)) => Ok(Credentials::new(
+            id,
+            secret,
+            profiles
+                .value(profile, "aws_session_token")
+                .map(str::to_string),
+            None,
+            "profile",
+        )),
+        _ => Err(AwsError::NoCredentials {
+            profile: profile.to_string(),
+            detail: "source_profile names the profile itself, which has no aws_access_key_id / aws_secret_access_key"
+                .to_string(),
+        }),
+    }
+}
+
+/// `credential_source = Environment | Ec2InstanceMetadata | EcsContainer`.
+async fn named_source(profile: &str, named: &str) -> Result<Credentials, AwsError> {
+    match named {
+        "Environment" => provide(profile, EnvironmentVariableCredentialsProvider::new()).await,
+        "Ec2InstanceMetadata" => {
+            let imds = ImdsCredentialsProvider::builder()
+                .imds_client(imds_client())
+                .build();
+            provide(profile, imds).await
+        }
+        "EcsContainer" => provide(profile, EcsCredentialsProvider::builder().build()).await,
+        other => Err(AwsError::BadCredentialSource {
+            profile: profile.to_string(),
+            value: other.to_string(),
+        }),
+    }
+}
+
+/// An instance-metadata client that gives up quickly when there is no such service.
+fn imds_client() -> aws_config::imds::Client {
+    aws_config::imds::Client::builder()
+        .connect_timeout(IMDS_TIMEOUT)
+        .read_timeout(IMDS_TIMEOUT)
+        .max_attempts(1)
+        .build()
+}
+
+async fn provide(
+    profile: &str,
+    provider: impl ProvideCredentials,
+) -> Result<Credentials, AwsError> {
+    provider
+        .provide_credentials()
+        .await
+        .map_err(|e| AwsError::NoCredentials {
+            profile: profile.to_string(),
+            detail: credentials_hint(profile, &DisplayErrorContext(&e).to_string()),
+        })
+}
+
+/// Turns the SDK's credential error text into one line with a next step.
+fn credentials_hint(profile: &str, detail: &str) -> String {
+    let lower = detail.to_ascii_lowercase();
+    if lower.contains("sso") && (lower.contains("expired") || lower.contains("token")) {
+        format!(
+            "the SSO session has expired or is missing: run `aws sso login --profile {profile}`"
+        )
+    } else if lower.contains("no credentials")
+        || lower.contains("could not find")
+        || lower.contains("not loaded")
+    {
+        format!(
+            "no keys found (environment, ~/.aws/credentials, SSO, credential_process, instance role): run `aws configure --profile {profile}`"
+        )
+    } else {
+        let line = detail
+            .lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(300)
+            .collect::<String>();
+        format!("{line}; check `aws sts get-caller-identity --profile {profile}`")
+    }
+}
+
+fn not_found(profile: &str, profiles: &Profiles) -> AwsError {
+    AwsError::ProfileNotFound {
+        profile: profile.to_string(),
+        config: tilde(&profiles.config_path),
+    }
+}

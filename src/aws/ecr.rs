@@ -1,0 +1,173 @@
+//! ECR's GetAuthorizationToken (private registries, FIPS endpoint for FIPS hosts)
+//! and ECR Public's (us-east-1), and decoding the base64 `AWS:<password>` token.
+
+use aws_config::SdkConfig;
+use aws_sdk_sts::config::{Credentials, Region};
+use base64::Engine;
+
+use super::error::{CallFailure, Principal};
+use super::{AwsError, Token};
+use crate::identity::Identity;
+use crate::profile_file::Profiles;
+use crate::registry::{PUBLIC_REGION, Registry, RegistryKind};
+use crate::secret::Secret;
+
+/// Asks ECR (or ECR Public) for the registry's token with `creds`.
+pub async fn get_token(
+    registry: &Registry,
+    identity: &Identity,
+    profiles: &Profiles,
+    creds: &Credentials,
+    sdk: &SdkConfig,
+) -> Result<Token, AwsError> {
+    let (encoded, expires_at, failure) = match &registry.kind {
+        RegistryKind::Private {
+            registry_id,
+            region,
+            ..
+        } => {
+            let config = aws_sdk_ecr::config::Builder::from(sdk)
+                .credentials_provider(creds.clone())
+                .region(Region::new(region.clone()))
+                .use_fips(registry.fips())
+                .build();
+            let client = aws_sdk_ecr::Client::from_conf(config);
+            #[allow(deprecated)] // registryIds is deprecated upstream but still names the account
+            let result = client
+                .get_authorization_token()
+                .registry_ids(registry_id)
+                .send()
+                .await;
+            match result {
+                Ok(out) => {
+                    let data = out.authorization_data().first().ok_or(AwsError::NoToken)?;
+                    (
+                        data.authorization_token().map(str::to_string),
+                        data.expires_at().map(|t| t.secs()),
+                        None,
+                    )
+                }
+                Err(err) => (None, None, Some(CallFailure::from_sdk(&err))),
+            }
+        }
+        RegistryKind::Public => {
+            let config = aws_sdk_ecrpublic::config::Builder::from(sdk)
+                .credentials_provider(creds.clone())
+                .region(Region::new(PUBLIC_REGION))
+                .build();
+            let client = aws_sdk_ecrpublic::Client::from_conf(config);
+            match client.get_authorization_token().send().await {
+                Ok(out) => {
+                    let data = out.authorization_data().ok_or(AwsError::NoToken)?;
+                    (
+                        data.authorization_token().map(str::to_string),
+                        data.expires_at().map(|t| t.secs()),
+                        None,
+                    )
+                }
+                Err(err) => (None, None, Some(CallFailure::from_sdk(&err))),
+            }
+        }
+    };
+    if let Some(failure) = failure {
+        return Err(denied_or_failed(failure, identity, profiles, creds, sdk).await);
+    }
+    let (username, password) = decode(&encoded.ok_or(AwsError::NoToken)?)?;
+    Ok(Token {
+        username,
+        password,
+        expires_at: expires_at.and_then(|s| u64::try_from(s).ok()),
+    })
+}
+
+/// Decodes ECR's token: base64 of `AWS:<password>`.
+pub fn decode(token: &str) -> Result<(String, Secret<String>), AwsError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(token.trim())
+        .map_err(|_| AwsError::BadToken)?;
+    let text = String::from_utf8(bytes).map_err(|_| AwsError::BadToken)?;
+    match text.split_once(':') {
+        Some((user, password)) if !user.is_empty() && !password.is_empty() => {
+            Ok((user.to_string(), Secret::new(password.to_string())))
+        }
+        _ => Err(AwsError::BadToken),
+    }
+}
+
+/// Words a failed token call: a denial names who was denied and what to change.
+async fn denied_or_failed(
+    failure: CallFailure,
+    identity: &Identity,
+    profiles: &Profiles,
+    creds: &Credentials,
+    sdk: &SdkConfig,
+) -> AwsError {
+    if !failure.is_access_denied() {
+        return AwsError::Call {
+            operation: "ecr:GetAuthorizationToken",
+            failure,
+        };
+    }
+    let code = failure.code_or_status();
+    if let Some(role_arn) = &identity.role_arn {
+        return AwsError::TokenDeniedForRole {
+            role: super::assume_role::role_name(role_arn).to_string(),
+            code,
+        };
+    }
+    let sts = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(sdk)
+            .credentials_provider(creds.clone())
+            .build(),
+    );
+    let principal: Principal = super::assume_role::caller(&sts).await;
+    AwsError::TokenDeniedNoRole {
+        principal,
+        profile: identity.profile.clone(),
+        code,
+        hint: role_profile_hint(profiles),
+    }
+}
+
+/// What to do when a profile without a role was denied: point at a profile that switches role.
+fn role_profile_hint(profiles: &Profiles) -> String {
+    let settings = crate::config::settings_path()
+        .map(|p| crate::profile_file::tilde(&p))
+        .unwrap_or_else(|_| "the helper's settings".to_string());
+    match profiles.names_with_role().next() {
+        Some(name) => format!(
+            "use a profile that switches into a role allowed to, e.g. {}={name} for one command, or map the registry to {name} in {settings}",
+            crate::config::ENV_PROFILE
+        ),
+        None => format!(
+            "add a profile with role_arn and source_profile to ~/.aws/config, then map the registry to it in {settings}"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_ecr_tokens() {
+        let (user, pw) = decode("QVdTOjEyMzQ1Njc4OTAxMi1hdXRoLXRva2Vu").unwrap();
+        assert_eq!(user, "AWS");
+        assert_eq!(pw.expose(), "123456789012-auth-token");
+        // Passwords may contain colons.
+        let encoded = base64::engine::general_purpose::STANDARD.encode("AWS:a:b");
+        assert_eq!(decode(&encoded).unwrap().1.expose(), "a:b");
+    }
+
+    #[test]
+    fn rejects_bad_tokens() {
+        for bad in [
+            "not base64!",
+            "QVdT", /* "AWS" */
+            "OnB3", /* ":pw" */
+            "",
+        ] {
+            assert!(matches!(decode(bad), Err(AwsError::BadToken)), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! The AWS layer's errors, each worded for the person who has to fix it: it names
+//! the principal, the role, the AWS error code, and says what to do next.
+//! SDK errors are boiled down here to a code, an HTTP status and a short message
+//! (AWS error messages carry no secrets; the SDK's request details are left out).
+
+use std::fmt;
+
+use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+/// What went wrong getting a token.
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    #[error("profile {profile} is not in {config}: add it, or choose another profile")]
+    ProfileNotFound { profile: String, config: String },
+    #[error(
+        "profile {profile} has role_arn but neither source_profile nor credential_source: add source_profile = <profile with your keys>"
+    )]
+    NoRoleSource { profile: String },
+    #[error("profile {profile}: source_profile loops ({chain}): break the loop in ~/.aws/config")]
+    ProfileLoop { profile: String, chain: String },
+    #[error(
+        "profile {profile}: credential_source {value} is not Environment, Ec2InstanceMetadata or EcsContainer"
+    )]
+    BadCredentialSource { profile: String, value: String },
+    #[error(
+        "profile {profile}: duration_seconds {value} is not a whole number of seconds (900 to 43200)"
+    )]
+    BadDuration { profile: String, value: String },
+    #[error("no AWS credentials for profile {profile}: {detail}")]
+    NoCredentials { profile: String, detail: String },
+    #[error(
+        "{principal} may not assume role {role} ({code}): allow sts:AssumeRole on {role_arn} in a policy of {principal}, and name {principal} in the role's trust policy"
+    )]
+    AssumeRoleDenied {
+        principal: Principal,
+        role: String,
+        role_arn: String,
+        code: String,
+    },
+    #[error(
+        "role {role} may not call ecr:GetAuthorizationToken ({code}): attach a policy allowing ecr:GetAuthorizationToken on \"*\" to {role}"
+    )]
+    TokenDeniedForRole { role: String, code: String },
+    #[error(
+        "{principal} may not call ecr:GetAuthorizationToken ({code}) and profile {profile} has no role_arn: {hint}"
+    )]
+    TokenDeniedNoRole {
+        principal: Principal,
+        profile: String,
+        code: String,
+        hint: String,
+    },
+    #[error("{operation} failed: {failure}")]
+    Call {
+        operation: &'static str,
+        failure: CallFailure,
+    },
+    #[error("ECR returned no authorization token")]
+    NoToken,
+    #[error("ECR returned a token that is not base64 of AWS:<password>")]
+    BadToken,
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(String),
+}
+
+/// Who made a call, for messages: `user-for-switch`, `role R`, or "your credentials".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal(pub Option<String>);
+
+impl Principal {
+    /// Names a principal from its ARN: the user's name, or the role of an assumed-role session.
+    pub fn from_arn(arn: &str) -> Principal {
+        let resource = arn.splitn(6, ':').nth(5).unwrap_or(arn);
+        let name = match resource.split('/').collect::<Vec<_>>().as_slice() {
+            ["user", .., name] => name.to_string(),
+            ["assumed-role", role, ..] => format!("role {role}"),
+            ["role", .., name] => format!("role {name}"),
+            _ if resource == "root" => "the account root".to_string(),
+            _ => arn.to_string(),
+        };
+        Principal(Some(name))
+    }
+}
+
+impl fmt::Display for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_deref().unwrap_or("your credentials"))
+    }
+}
+
+/// A failed AWS call, boiled down.
+#[derive(Debug, Clone)]
+pub struct CallFailure {
+    /// What kind of failure.
+    pub kind: FailureKind,
+    /// The AWS error code (`AccessDenied`, `ThrottlingException`, …), if the service sent one.
+    pub code: Option<String>,
+    /// The HTTP status, if an answer came.
+    pub status: Option<u16>,
+    /// A short, one-line explanation.
+    pub message: String,
+}
+
+/// Where a call failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The service answered with an error.
+    Service,
+    /// No answer in time.
+    Timeout,
+    /// The request could not be sent (connection refused, DNS, TLS).
+    Network,
+    /// The answer could not be read.
+    BadResponse,
+    /// The request could not be built (e.g. no credentials).
+    Other,
+}
+
+impl CallFailure {
+    /// Boils an SDK error down.
+    pub fn from_sdk<E, R>(err: &SdkError<E, R>) -> CallFailure
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: RawResponse + fmt::Debug,
+    {
+        let status = err.raw_response().map(RawResponse::status);
+        let body_code = err.raw_response().and_then(|r| xml_code(r.body_text()?));
+        let (kind, message) = match err {
+            SdkError::ServiceError(_) | SdkError::ResponseError(_)
+                if status.is_some_and(|s| s >= 400) =>
+            {
+                (
+                    FailureKind::Service,
+                    err.message().unwrap_or("").to_string(),
+                )
+            }
+            SdkError::ServiceError(_) => (
+                FailureKind::Service,
+                err.message().unwrap_or("").to_string(),
+            ),
+            SdkError::TimeoutError(_) => (FailureKind::Timeout, "no answer in time".to_string()),
+            SdkError::DispatchFailure(d) => {
+                let what = if d.is_timeout() {
+                    FailureKind::Timeout
+                } else {
+                    FailureKind::Network
+                };
+                (what, DisplayErrorContext(err).to_string())
+            }
+            SdkError::ResponseError(_) => (
+                FailureKind::BadResponse,
+                DisplayErrorContext(err).to_string(),
+            ),
+            _ => (FailureKind::Other, DisplayErrorContext(err).to_string()),
+        };
+        CallFailure {
+            kind,
+            code: err.code().map(str::to_string).or(body_code),
+            status,
+            message: one_line(&message),
+        }
+    }
+
+    /// Whether the service refused the caller (a permissions problem the user can fix in IAM).
+    pub fn is_access_denied(&self) -> bool {
+        let code_says = self.code.as_deref().is_some_and(|c| {
+            c.contains("AccessDenied")
+                || c == "UnauthorizedOperation"
+                || c == "UnrecognizedClientException"
+        });
+        code_says || (self.code.is_none() && self.status == Some(403))
+    }
+
+    /// The code to show: the AWS code, else the HTTP status, else the kind.
+    pub fn code_or_status(&self) -> String {
+        match (&self.code, self.status) {
+            (Some(code), _) => code.clone(),
+            (None, Some(status)) => format!("HTTP {status}"),
+            (None, None) => format!("{:?}", self.kind).to_lowercase(),
+        }
+    }
+}
+
+impl fmt::Display for CallFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hint = match self.kind {
+            FailureKind::Timeout => "; check your network, proxy and AWS_ENDPOINT_URL settings",
+            FailureKind::Network => "; check your network, proxy and AWS_ENDPOINT_URL settings",
+            _ => "",
+        };
+        let code = self.code_or_status();
+        if self.message.is_empty() {
+            write!(f, "{code}{hint}")
+        } else {
+            write!(f, "{code}: {}{hint}", self.message)
+        }
+    }
+}
+
+/// Access to an HTTP response's status and body, whatever the SDK's response type.
+pub trait RawResponse {
+    /// The HTTP status code.
+    fn status(&self) -> u16;
+    /// The body as text, if it is in memory.
+    fn body_text(&self) -> Option<&str>;
+}
+
+impl RawResponse for aws_sdk_sts::config::http::HttpResponse {
+    fn status(&self) -> u16 {
+        self.status().as_u16()
+    }
+    fn body_text(&self) -> Option<&str> {
+        self.body()
+            .bytes()
+            .and_then(|b| std::str::from_utf8(b).ok())
+    }
+}
+
+/// `<Code>X</Code>` from an XML error body (moto answers JSON-protocol services in XML).
+fn xml_code(body: &str) -> Option<String> {
+    let start = body.find("<Code>")? + "<Code>".len();
+    let len = body[start..].find("</Code>")?;
+    Some(body[start..start + len].trim().to_string()).filter(|c| !c.is_empty() && c.len() < 100)
+}
+
+/// The first line of a message, at most 300 characters.
+fn one_line(message: &str) -> String {
+    let line = message
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let mut out: String = line.chars().take(300).collect();
+    if line.chars().count() > 300 {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn principals_from_arns() {
+        let p = Principal::from_arn("arn:aws:iam::123456789012:user/user-for-switch");
+        assert_eq!(p.to_string(), "user-for-switch");
+        let p = Principal::from_arn("arn:aws:iam::123456789012:user/path/to/bob");
+        assert_eq!(p.to_string(), "bob");
+        let p =
+            Principal::from_arn("arn:aws:sts::123456789012:assumed-role/ECRLoginAndPushRole/sess");
+        assert_eq!(p.to_string(), "role ECRLoginAndPushRole");
+        assert_eq!(Principal(None).to_string(), "your credentials");
+    }
+
+    #[test]
+    fn codes_from_xml_bodies() {
+        assert_eq!(
+            xml_code("<ErrorResponse><Error><Code>AccessDenied</Code></Error></ErrorResponse>")
+                .as_deref(),
+            Some("AccessDenied")
+        );
+        assert_eq!(xml_code("{}"), None);
+    }
+
+    #[test]
+    fn one_line_messages() {
+        assert_eq!(one_line("\n first \nsecond"), "first");
+        assert_eq!(one_line(&"x".repeat(400)).chars().count(), 301);
+    }
+}

@@ -1,0 +1,84 @@
+//! Everything that touches the AWS SDK, built only on a cache miss: one SDK
+//! configuration for the registry's region, the source credentials
+//! ([`credentials`]), the switch into the profile's role ([`assume_role`]) and
+//! the ECR token ([`ecr`]). A current-thread tokio runtime is started here and
+//! nowhere else.
+
+pub mod assume_role;
+pub mod credentials;
+pub mod ecr;
+pub mod error;
+
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_sts::config::Region;
+
+pub use error::AwsError;
+
+use crate::identity::Identity;
+use crate::profile_file::Profiles;
+use crate::registry::Registry;
+use crate::secret::Secret;
+
+/// Time allowed to open a connection to an AWS endpoint.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Time allowed for one attempt of one call (connect, send, read the answer).
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time allowed for one call, retries with backoff included.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(25);
+/// Attempts per call (the SDK's standard retry: exponential backoff with jitter,
+/// for throttling, 5xx and transient network errors).
+pub const MAX_ATTEMPTS: u32 = 4;
+
+/// A token ECR issued, decoded.
+#[derive(Debug)]
+pub struct Token {
+    /// Always `AWS` for ECR.
+    pub username: String,
+    /// The registry password.
+    pub password: Secret<String>,
+    /// Unix seconds; `None` if ECR did not say.
+    pub expires_at: Option<u64>,
+}
+
+/// Fetches a registry token through the identity: source credentials, AssumeRole
+/// when the profile has a `role_arn`, then GetAuthorizationToken.
+pub fn fetch_token(
+    registry: &Registry,
+    identity: &Identity,
+    profiles: &Profiles,
+) -> Result<Token, AwsError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .enable_io()
+        .build()
+        .map_err(|e| AwsError::Runtime(e.to_string()))?;
+    runtime.block_on(async {
+        let sdk = load_sdk_config(identity, registry.region()).await;
+        let creds = credentials::for_profile(&identity.profile, profiles, &sdk).await?;
+        ecr::get_token(registry, identity, profiles, &creds, &sdk).await
+    })
+}
+
+/// The SDK configuration shared by every client: region, timeouts, retries, and the
+/// endpoint overrides aws-config reads (`AWS_ENDPOINT_URL*`, the profile's `endpoint_url`).
+/// No credentials: each client gets the ones of its hop.
+pub async fn load_sdk_config(identity: &Identity, region: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .profile_name(&identity.profile)
+        .region(Region::new(region.to_string()))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .operation_timeout(CALL_TIMEOUT)
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+        .no_credentials()
+        .load()
+        .await
+}

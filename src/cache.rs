@@ -1,0 +1,463 @@
+//! The on-disk token cache: the fast path of every `docker push`.
+//!
+//! One JSON file per (registry, profile, role), named by a hash of that key so a
+//! host string can never steer a path, in a 0700 directory, each file 0600 and
+//! written atomically (temp file + rename). A per-key lock file serialises
+//! fetches, so a burst of `get`s makes one AWS round trip and the rest read its
+//! result. A file that is not ours (wrong owner, readable by others, a symlink,
+//! not JSON, another key) is ignored and replaced, never trusted, never fatal.
+//!
+//! Freshness rule: a token is served from the cache until three quarters of its
+//! lifetime have passed (9 of ECR's 12 hours); then `get` fetches a new one. A
+//! push that starts with a cached token so has at least a quarter of the
+//! lifetime (3 hours) before the registry rejects it. If that refresh fails,
+//! a token with at least a minute left is still used, with a warning.
+//!
+//! Pure std + serde: nothing here touches the network or the SDK.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::identity::Identity;
+use crate::registry::Registry;
+use crate::secret::Secret;
+
+/// A token within this many seconds of its expiry is not handed out even as a fallback.
+pub const MIN_REMAINING_SECS: u64 = 60;
+/// The largest cache file we read; anything larger is not ours.
+const MAX_FILE_BYTES: u64 = 64 * 1024;
+/// The cache format; entries of another version are ignored.
+const FORMAT: u32 = 1;
+
+/// What went wrong writing the cache. Never fatal: `get` still returns credentials.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("cache directory {0} is not usable (a symlink, not a directory, or not owned by you)")]
+    UntrustedDir(String),
+    #[error("cannot write the token cache in {dir}: {source}")]
+    Io { dir: String, source: std::io::Error },
+}
+
+/// What a cached token is keyed on: the registry's token scope, the profile and the role.
+/// Not an access key id, which changes with every AssumeRole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheKey(String);
+
+impl CacheKey {
+    /// The key for a registry served through an identity.
+    pub fn new(registry: &Registry, identity: &Identity) -> CacheKey {
+        CacheKey(format!(
+            "{}|profile={}|role={}",
+            registry.token_scope(),
+            identity.profile,
+            identity.role_arn.as_deref().unwrap_or("")
+        ))
+    }
+
+    fn stem(&self) -> String {
+        format!("{:016x}", fnv1a64(self.0.as_bytes()))
+    }
+}
+
+/// One cached ECR token.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CachedToken {
+    format: u32,
+    key: String,
+    /// The registry's token scope (see [`Registry::token_scope`]), for `erase`.
+    pub scope: String,
+    /// The registry host the token was fetched for, for `list`.
+    pub host: String,
+    /// ECR's username (always `AWS`).
+    pub username: String,
+    /// ECR's password.
+    pub password: Secret<String>,
+    /// When it was fetched (Unix seconds).
+    pub fetched_at: u64,
+    /// When ECR said it expires (Unix seconds).
+    pub expires_at: u64,
+}
+
+/// How usable a cached token is at a given moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// Serve it.
+    Fresh,
+    /// Refresh it, but fall back to it if the refresh fails.
+    Usable,
+    /// Don't use it.
+    Expired,
+}
+
+impl CachedToken {
+    /// A token to cache under `key`.
+    pub fn new(
+        key: &CacheKey,
+        registry: &Registry,
+        username: String,
+        password: Secret<String>,
+        fetched_at: u64,
+        expires_at: u64,
+    ) -> CachedToken {
+        CachedToken {
+            format: FORMAT,
+            key: key.0.clone(),
+            scope: registry.token_scope(),
+            host: registry.host.clone(),
+            username,
+            password,
+            fetched_at,
+            expires_at,
+        }
+    }
+
+    /// The freshness rule (see the module doc).
+    pub fn freshness(&self, now: u64) -> Freshness {
+        if self.expires_at <= self.fetched_at
+            || now.saturating_add(MIN_REMAINING_SECS) >= self.expires_at
+        {
+            return Freshness::Expired;
+        }
+        let lifetime = self.expires_at - self.fetched_at;
+        let refresh_at = self.expires_at - lifetime / 4;
+        if now < refresh_at && now >= self.fetched_at.saturating_sub(300) {
+            Freshness::Fresh
+        } else {
+            Freshness::Usable
+        }
+    }
+}
+
+/// The current time in Unix seconds.
+pub fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The cache directory and its operations.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    dir: PathBuf,
+}
+
+/// An exclusive hold on one key: fetches for that key wait for each other.
+/// Released when dropped (the lock goes with the file handle).
+#[derive(Debug)]
+pub struct KeyLock {
+    _file: File,
+}
+
+impl Cache {
+    /// A cache in `dir`; nothing is touched until it is used.
+    pub fn new(dir: PathBuf) -> Cache {
+        Cache { dir }
+    }
+
+    fn token_path(&self, key: &CacheKey) -> PathBuf {
+        self.dir.join(format!("token-{}.json", key.stem()))
+    }
+
+    /// The cached token for `key`, if there is a trustworthy one (of any freshness).
+    pub fn lookup(&self, key: &CacheKey) -> Option<CachedToken> {
+        read_entry(&self.token_path(key)).filter(|t| t.key == key.0)
+    }
+
+    /// Waits (up to `wait`) for the exclusive lock on `key`. `None` if the lock can't be
+    /// had (unusable directory, timeout): the caller then fetches without it.
+    pub fn lock(&self, key: &CacheKey, wait: Duration) -> Option<KeyLock> {
+        self.ensure_dir().ok()?;
+        let path = self.dir.join(format!("lock-{}", key.stem()));
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)
+            .ok()?;
+        let deadline = Instant::now() + wait;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Some(KeyLock { _file: file }),
+                Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Writes a token atomically: a new 0600 temp file in the cache directory, then rename.
+    pub fn store(&self, token: &CachedToken) -> Result<(), CacheError> {
+        self.ensure_dir()?;
+        let io = |source| CacheError::Io {
+            dir: self.dir.display().to_string(),
+            source,
+        };
+        let target = self
+            .dir
+            .join(format!("token-{}.json", CacheKey(token.key.clone()).stem()));
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let temp = self.dir.join(format!(
+            ".tmp-{}-{}-{nanos}",
+            std::process::id(),
+            fnv1a64(token.key.as_bytes())
+        ));
+        let body = serde_json::to_vec(token).expect("a token always serialises");
+        let write = || -> std::io::Result<()> {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&temp)?;
+            file.write_all(&body)?;
+            file.sync_all()?;
+            fs::rename(&temp, &target)
+        };
+        write().map_err(|e| {
+            let _ = fs::remove_file(&temp);
+            io(e)
+        })
+    }
+
+    /// Every trustworthy cached token.
+    pub fn entries(&self) -> Vec<CachedToken> {
+        let Ok(dir) = fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        dir.filter_map(Result::ok)
+            .filter(|e| {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                name.starts_with("token-") && name.ends_with(".json")
+            })
+            .filter_map(|e| {
+                let token = read_entry(&e.path())?;
+                // A file under another key's name is not trusted either.
+                (e.file_name().to_string_lossy()
+                    == format!("token-{}.json", CacheKey(token.key.clone()).stem()))
+                .then_some(token)
+            })
+            .collect()
+    }
+
+    /// Removes every cached token of a registry (whatever the profile); returns how many.
+    pub fn remove_scope(&self, scope: &str) -> usize {
+        let mut removed = 0;
+        for token in self.entries().into_iter().filter(|t| t.scope == scope) {
+            if fs::remove_file(self.token_path(&CacheKey(token.key))).is_ok() {
+                removed += 1;
+            }
+        }
+        removed
+    }
+
+    /// Creates the directory 0700 if needed, and checks an existing one is ours and private.
+    fn ensure_dir(&self) -> Result<(), CacheError> {
+        let untrusted = || CacheError::UntrustedDir(self.dir.display().to_string());
+        match fs::symlink_metadata(&self.dir) {
+            Ok(meta) => {
+                if !meta.is_dir() || meta.uid() != current_uid() {
+                    return Err(untrusted());
+                }
+                if meta.mode() & 0o077 != 0 {
+                    fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700)).map_err(
+                        |source| CacheError::Io {
+                            dir: self.dir.display().to_string(),
+                            source,
+                        },
+                    )?;
+                }
+                Ok(())
+            }
+            Err(_) => fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&self.dir)
+                .map_err(|source| CacheError::Io {
+                    dir: self.dir.display().to_string(),
+                    source,
+                }),
+        }
+    }
+}
+
+/// Reads a cache file only if it is a regular file (not followed through a symlink),
+/// owned by us, private to us and small; then parses it. Anything else is `None`.
+fn read_entry(path: &Path) -> Option<CachedToken> {
+    let mut file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file()
+        || meta.uid() != current_uid()
+        || meta.mode() & 0o077 != 0
+        || meta.len() > MAX_FILE_BYTES
+    {
+        return None;
+    }
+    let mut text = String::new();
+    (&mut file)
+        .take(MAX_FILE_BYTES)
+        .read_to_string(&mut text)
+        .ok()?;
+    let token: CachedToken = serde_json::from_str(&text).ok()?;
+    (token.format == FORMAT).then_some(token)
+}
+
+fn current_uid() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
+}
+
+/// FNV-1a, 64 bits: a stable file name for a key (collisions only cost a cache miss,
+/// since each file carries its full key).
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::ChosenBy;
+
+    fn key(profile: &str) -> (Registry, CacheKey) {
+        let registry =
+            Registry::parse("123456789012.dkr.ecr.ap-northeast-1.amazonaws.com").unwrap();
+        let identity = Identity {
+            profile: profile.into(),
+            chosen_by: ChosenBy::Fallback,
+            role_arn: Some("arn:aws:iam::123456789012:role/R".into()),
+        };
+        let key = CacheKey::new(&registry, &identity);
+        (registry, key)
+    }
+
+    fn token(fetched: u64, expires: u64) -> CachedToken {
+        let (registry, key) = key("p");
+        CachedToken::new(
+            &key,
+            &registry,
+            "AWS".into(),
+            Secret::new("pw".into()),
+            fetched,
+            expires,
+        )
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("ecr-role-cache-test-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn freshness_rule() {
+        let t = token(1000, 1000 + 12 * 3600);
+        assert_eq!(t.freshness(1000), Freshness::Fresh);
+        assert_eq!(t.freshness(1000 + 9 * 3600 - 1), Freshness::Fresh);
+        assert_eq!(t.freshness(1000 + 9 * 3600), Freshness::Usable);
+        assert_eq!(t.freshness(1000 + 12 * 3600 - 61), Freshness::Usable);
+        assert_eq!(t.freshness(1000 + 12 * 3600 - 60), Freshness::Expired);
+        assert_eq!(token(1000, 900).freshness(950), Freshness::Expired);
+        // A file from the future (clock moved back a lot) is refreshed, not trusted as fresh.
+        assert_eq!(t.freshness(100), Freshness::Usable);
+    }
+
+    #[test]
+    fn key_names_registry_profile_and_role() {
+        let (_, a) = key("p");
+        let (_, b) = key("q");
+        assert_ne!(a, b);
+        assert!(a.0.contains("private:aws:ap-northeast-1:123456789012"));
+        assert!(a.0.contains("role=arn:aws:iam::123456789012:role/R"));
+        assert_eq!(a.stem().len(), 16);
+    }
+
+    #[test]
+    fn store_then_lookup_is_private_and_atomic() {
+        let dir = temp_dir("roundtrip");
+        let cache = Cache::new(dir.clone());
+        let (_, k) = key("p");
+        assert!(cache.lookup(&k).is_none());
+        cache.store(&token(1, 2)).unwrap();
+        let got = cache.lookup(&k).unwrap();
+        assert_eq!(got.password.expose(), "pw");
+        assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o777, 0o700);
+        let file = cache.token_path(&k);
+        assert_eq!(fs::metadata(&file).unwrap().mode() & 0o777, 0o600);
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "no temp files left");
+        assert_eq!(cache.entries().len(), 1);
+        assert_eq!(cache.remove_scope(&got.scope), 1);
+        assert!(cache.lookup(&k).is_none());
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn untrusted_files_are_ignored_and_replaced() {
+        let dir = temp_dir("untrusted");
+        let cache = Cache::new(dir.clone());
+        let (_, k) = key("p");
+        cache.store(&token(1, 2)).unwrap();
+        let path = cache.token_path(&k);
+
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(
+            cache.lookup(&k).is_none(),
+            "world-readable file is not trusted"
+        );
+
+        fs::write(&path, "{ not json").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(cache.lookup(&k).is_none(), "corrupt file is ignored");
+        cache.store(&token(1, 2)).unwrap();
+        assert!(cache.lookup(&k).is_some(), "and replaced");
+
+        fs::remove_file(&path).unwrap();
+        let elsewhere = dir.join("elsewhere.json");
+        cache.store(&token(1, 2)).unwrap();
+        fs::rename(&path, &elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
+        assert!(cache.lookup(&k).is_none(), "a symlink is not followed");
+        cache.store(&token(1, 2)).unwrap();
+        assert!(
+            fs::symlink_metadata(&path).unwrap().is_file(),
+            "the symlink is replaced"
+        );
+
+        fs::remove_file(&path).unwrap();
+        fs::create_dir(&path).unwrap();
+        assert!(cache.lookup(&k).is_none(), "a directory is ignored");
+        assert!(
+            cache.store(&token(1, 2)).is_err(),
+            "and a store error is reported, not fatal"
+        );
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn lock_excludes_a_second_holder() {
+        let dir = temp_dir("lock");
+        let cache = Cache::new(dir.clone());
+        let (_, k) = key("p");
+        let held = cache.lock(&k, Duration::from_millis(10)).unwrap();
+        assert!(cache.lock(&k, Duration::from_millis(30)).is_none());
+        drop(held);
+        assert!(cache.lock(&k, Duration::from_millis(10)).is_some());
+        fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,147 @@
+//! The helper's own settings and paths: where its settings file and token cache
+//! live (the `directories` crate's per-user dirs, each overridable by an
+//! environment variable so tests and users can move them), and the settings
+//! file itself: a default profile and a registry → profile mapping.
+//! Pure std + serde: this is read on every `get`, cache hits included.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// Environment variable naming the profile for one command; wins over every mapping.
+pub const ENV_PROFILE: &str = "ECR_ROLE_PROFILE";
+/// Environment variable naming the settings file.
+pub const ENV_CONFIG: &str = "ECR_ROLE_CONFIG";
+/// Environment variable naming the token cache directory.
+pub const ENV_CACHE_DIR: &str = "ECR_ROLE_CACHE_DIR";
+/// Environment variable that turns the token cache off.
+pub const ENV_DISABLE_CACHE: &str = "ECR_ROLE_DISABLE_CACHE";
+/// The Go helper's variable for the same, honoured so switching costs nothing.
+pub const ENV_DISABLE_CACHE_GO: &str = "AWS_ECR_DISABLE_CACHE";
+
+/// The application name the per-user directories are named after.
+const APP: &str = "docker-credential-ecr-role";
+
+/// Why the settings could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read settings file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("settings file {path} is not valid: {detail}; fix or remove it")]
+    Invalid { path: String, detail: String },
+    #[error("no home directory: set HOME or {var}")]
+    NoHome { var: &'static str },
+}
+
+/// The settings file: which profile serves which registry.
+#[derive(Debug, Default, Deserialize, PartialEq, Eq)]
+pub struct Settings {
+    /// The profile for registries without a mapping of their own.
+    #[serde(default)]
+    pub default_profile: Option<String>,
+    /// Registry host (lowercase, no port) → how to get its credentials.
+    #[serde(default)]
+    pub registries: BTreeMap<String, RegistrySettings>,
+}
+
+/// How one registry gets its credentials.
+#[derive(Debug, Default, Deserialize, PartialEq, Eq)]
+pub struct RegistrySettings {
+    /// The AWS profile (in `~/.aws/config`) to use for this registry.
+    #[serde(default)]
+    pub profile: Option<String>,
+}
+
+impl Settings {
+    /// Parses the settings file's text; `path` only names it in errors.
+    pub fn parse(text: &str, path: &str) -> Result<Settings, ConfigError> {
+        serde_json::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: path.to_string(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// Reads the settings file; a missing file means empty settings.
+    pub fn load() -> Result<Settings, ConfigError> {
+        let path = settings_path()?;
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Settings::parse(&text, &path.display().to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
+            Err(source) => Err(ConfigError::Read {
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+
+    /// The profile mapped to a registry host, if any.
+    pub fn profile_for(&self, host: &str) -> Option<&str> {
+        self.registries.get(host).and_then(|r| r.profile.as_deref())
+    }
+}
+
+/// A non-empty environment variable's value.
+pub fn env_nonempty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// Whether the token cache is turned off (`ECR_ROLE_DISABLE_CACHE` or `AWS_ECR_DISABLE_CACHE`
+/// set to anything but empty, `0` or `false`).
+pub fn cache_disabled() -> bool {
+    [ENV_DISABLE_CACHE, ENV_DISABLE_CACHE_GO]
+        .iter()
+        .any(|name| {
+            env_nonempty(name)
+                .is_some_and(|v| !matches!(v.trim(), "0" | "false" | "FALSE" | "False"))
+        })
+}
+
+/// The settings file: `$ECR_ROLE_CONFIG`, else `config.json` in the per-user config dir.
+pub fn settings_path() -> Result<PathBuf, ConfigError> {
+    if let Some(path) = env_nonempty(ENV_CONFIG) {
+        return Ok(PathBuf::from(path));
+    }
+    project_dirs(ENV_CONFIG).map(|d| d.config_dir().join("config.json"))
+}
+
+/// The token cache directory: `$ECR_ROLE_CACHE_DIR`, else the per-user cache dir.
+pub fn cache_dir() -> Result<PathBuf, ConfigError> {
+    if let Some(path) = env_nonempty(ENV_CACHE_DIR) {
+        return Ok(PathBuf::from(path));
+    }
+    project_dirs(ENV_CACHE_DIR).map(|d| d.cache_dir().to_path_buf())
+}
+
+fn project_dirs(var: &'static str) -> Result<directories::ProjectDirs, ConfigError> {
+    directories::ProjectDirs::from("", "", APP).ok_or(ConfigError::NoHome { var })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_map_registries_to_profiles() {
+        let s = Settings::parse(
+            r#"{"default_profile":"d","registries":{"1.dkr.ecr.x":{"profile":"p"}},"future":1}"#,
+            "f",
+        )
+        .unwrap();
+        assert_eq!(s.default_profile.as_deref(), Some("d"));
+        assert_eq!(s.profile_for("1.dkr.ecr.x"), Some("p"));
+        assert_eq!(s.profile_for("other"), None);
+    }
+
+    #[test]
+    fn invalid_settings_name_the_file() {
+        let err = Settings::parse("{", "/x/config.json").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("settings file /x/config.json is not valid")
+        );
+    }
+}

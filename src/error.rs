@@ -1,0 +1,112 @@
+//! The helper's top-level error: each layer's typed error, converted once into
+//! the one line the user sees, and the decision where docker and the user see it.
+
+use crate::aws::AwsError;
+use crate::config::ConfigError;
+use crate::identity::{ChosenBy, Identity};
+use crate::protocol::{NOT_FOUND, ProtocolError};
+use crate::registry::Registry;
+
+/// The name every message starts with, so the user knows who is speaking inside docker's output.
+pub const PROGRAM: &str = "docker-credential-ecr-role";
+
+/// Anything that makes a command fail.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Docker's input was unusable.
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+    /// The host is not an ECR registry: docker should carry on without credentials.
+    #[error("{NOT_FOUND}")]
+    NotEcr,
+    /// The helper's settings could not be read.
+    #[error("{PROGRAM}: {0}")]
+    Config(#[from] ConfigError),
+    /// An ECR registry's token could not be had.
+    #[error("{PROGRAM}: {0}")]
+    Token(Box<TokenError>),
+    /// Writing our output failed (e.g. docker closed the pipe).
+    #[error("{PROGRAM}: cannot write the answer: {0}")]
+    Output(std::io::Error),
+}
+
+/// Why a registry's token could not be had, with the identity that was tried.
+#[derive(Debug, thiserror::Error)]
+#[error("{registry}: {}: {source}", describe(identity))]
+pub struct TokenError {
+    /// The registry docker asked for.
+    pub registry: Registry,
+    /// The profile (and role) that was tried.
+    pub identity: Identity,
+    /// What the AWS layer said.
+    pub source: AwsError,
+}
+
+impl From<TokenError> for Error {
+    fn from(err: TokenError) -> Error {
+        Error::Token(Box::new(err))
+    }
+}
+
+impl Error {
+    /// Whether the message also goes to stderr. Docker 28 swallows a helper's stdout
+    /// message and carries on anonymously, but passes its stderr to the terminal; so
+    /// every failure that concerns an ECR registry is said there too. Hosts that are
+    /// not ECR get nothing on stderr: they are not our business.
+    pub fn also_on_stderr(&self) -> bool {
+        !matches!(
+            self,
+            Error::NotEcr | Error::Protocol(ProtocolError::EmptyServerUrl)
+        )
+    }
+}
+
+/// "profile P (role R)" — which identity was tried, and why that one.
+fn describe(identity: &Identity) -> String {
+    let role = match &identity.role_arn {
+        Some(arn) => format!("role {}", crate::aws::assume_role::role_name(arn)),
+        None => "no role".to_string(),
+    };
+    let why = match identity.chosen_by {
+        ChosenBy::RegistryMapping => String::new(),
+        other => format!(", chosen by {other}"),
+    };
+    format!("profile {} ({role}{why})", identity.profile)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::error::Principal;
+
+    #[test]
+    fn token_errors_name_registry_profile_role_and_code() {
+        let err = Error::from(TokenError {
+            registry: Registry::parse("123456789012.dkr.ecr.ap-northeast-1.amazonaws.com").unwrap(),
+            identity: Identity {
+                profile: "ECRLoginAndPushRoleProfile".into(),
+                chosen_by: ChosenBy::RegistryMapping,
+                role_arn: Some("arn:aws:iam::123456789012:role/ECRLoginAndPushRole".into()),
+            },
+            source: AwsError::AssumeRoleDenied {
+                principal: Principal(Some("user-for-switch".into())),
+                role: "ECRLoginAndPushRole".into(),
+                role_arn: "arn:aws:iam::123456789012:role/ECRLoginAndPushRole".into(),
+                code: "AccessDenied".into(),
+            },
+        });
+        let text = err.to_string();
+        assert_eq!(
+            text,
+            "docker-credential-ecr-role: 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com: \
+             profile ECRLoginAndPushRoleProfile (role ECRLoginAndPushRole): user-for-switch may not \
+             assume role ECRLoginAndPushRole (AccessDenied): allow sts:AssumeRole on \
+             arn:aws:iam::123456789012:role/ECRLoginAndPushRole in a policy of user-for-switch, and \
+             name user-for-switch in the role's trust policy"
+        );
+        assert!(!text.contains('\n'));
+        assert!(err.also_on_stderr());
+        assert!(!Error::NotEcr.also_on_stderr());
+        assert_eq!(Error::NotEcr.to_string(), NOT_FOUND);
+    }
+}

@@ -1,0 +1,142 @@
+//! The credential-helper verbs docker calls: `get`, `store`, `erase`, `list`.
+//!
+//! `get` follows the data flow: stdin → registry → identity → cache; only on a
+//! miss does it take the key's lock, look again (another process may have just
+//! fetched), and go to AWS. The SDK, TLS and the async runtime exist only on
+//! that miss path.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use crate::cache::{Cache, CacheKey, CachedToken, Freshness, MIN_REMAINING_SECS, now_secs};
+use crate::config::{self, Settings};
+use crate::error::{Error, PROGRAM, TokenError};
+use crate::identity::{self, Identity};
+use crate::profile_file::Profiles;
+use crate::protocol::{self, Credentials};
+use crate::registry::Registry;
+
+/// How long a `get` waits for another process fetching the same token before fetching itself.
+const LOCK_WAIT: Duration = Duration::from_secs(60);
+
+/// `get`: the registry's credentials as docker's JSON.
+pub fn get(input: impl Read, out: &mut impl Write) -> Result<(), Error> {
+    let server_url = protocol::read_server_url(input)?;
+    let registry = Registry::parse(&server_url).ok_or(Error::NotEcr)?;
+    let settings = Settings::load()?;
+    let profiles = Profiles::load();
+    let identity = identity::resolve(&registry, &settings, &profiles, config::env_nonempty);
+    let key = CacheKey::new(&registry, &identity);
+    let cache = open_cache();
+
+    let mut cached = cache.as_ref().and_then(|c| c.lookup(&key));
+    if let Some(token) = cached
+        .as_ref()
+        .filter(|t| t.freshness(now_secs()) == Freshness::Fresh)
+    {
+        return answer(out, &server_url, token);
+    }
+
+    let _lock = cache.as_ref().and_then(|c| c.lock(&key, LOCK_WAIT));
+    if _lock.is_some() {
+        cached = cache.as_ref().and_then(|c| c.lookup(&key));
+        if let Some(token) = cached
+            .as_ref()
+            .filter(|t| t.freshness(now_secs()) == Freshness::Fresh)
+        {
+            return answer(out, &server_url, token);
+        }
+    }
+
+    let fetched_at = now_secs();
+    match crate::aws::fetch_token(&registry, &identity, &profiles) {
+        Ok(token) => {
+            let entry = CachedToken::new(
+                &key,
+                &registry,
+                token.username,
+                token.password,
+                fetched_at,
+                token.expires_at.unwrap_or(0),
+            );
+            if let Some(cache) = &cache
+                && entry.freshness(fetched_at) == Freshness::Fresh
+                && let Err(e) = cache.store(&entry)
+            {
+                eprintln!("{PROGRAM}: warning: token not cached: {e}");
+            }
+            answer(out, &server_url, &entry)
+        }
+        Err(source) => match cached.filter(|t| t.freshness(now_secs()) == Freshness::Usable) {
+            Some(token) => {
+                let error = token_error(registry, identity, source);
+                let minutes = token.expires_at.saturating_sub(now_secs()) / 60;
+                eprintln!(
+                    "{error} (warning: using the cached token, which expires in {minutes} minutes)"
+                );
+                answer(out, &server_url, &token)
+            }
+            None => Err(token_error(registry, identity, source)),
+        },
+    }
+}
+
+/// `store`: docker login hands us credentials; ours come from AWS, so a valid
+/// payload is accepted and nothing is kept (`docker login` keeps working).
+pub fn store(input: impl Read) -> Result<(), Error> {
+    let text = protocol::read_input(input)?;
+    protocol::check_store_payload(&text)?;
+    Ok(())
+}
+
+/// `erase`: forget the registry's cached tokens (for every profile). Not ECR: nothing to do.
+pub fn erase(input: impl Read) -> Result<(), Error> {
+    let server_url = protocol::read_server_url(input)?;
+    if let (Some(registry), Some(cache)) = (Registry::parse(&server_url), open_cache()) {
+        cache.remove_scope(&registry.token_scope());
+    }
+    Ok(())
+}
+
+/// `list`: registries with a cached token that is still valid → `AWS`.
+pub fn list(out: &mut impl Write) -> Result<(), Error> {
+    let now = now_secs();
+    let entries: BTreeMap<String, String> = open_cache()
+        .map(|c| c.entries())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|t| t.expires_at > now + MIN_REMAINING_SECS)
+        .map(|t| (format!("https://{}", t.host), t.username))
+        .collect();
+    out.write_all(protocol::list_line(&entries).as_bytes())
+        .map_err(Error::Output)
+}
+
+/// The cache, unless it is turned off or has no place.
+fn open_cache() -> Option<Cache> {
+    if config::cache_disabled() {
+        return None;
+    }
+    config::cache_dir().ok().map(Cache::new)
+}
+
+fn answer(out: &mut impl Write, server_url: &str, token: &CachedToken) -> Result<(), Error> {
+    let line = Credentials {
+        server_url,
+        username: &token.username,
+        secret: token.password.expose(),
+    }
+    .to_line();
+    out.write_all(line.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(Error::Output)
+}
+
+fn token_error(registry: Registry, identity: Identity, source: crate::aws::AwsError) -> Error {
+    Error::from(TokenError {
+        registry,
+        identity,
+        source,
+    })
+}

@@ -1,0 +1,391 @@
+//! Turns the server URL docker hands us into an ECR registry, or says it is not ECR.
+//!
+//! Only exact ECR host shapes are accepted: private registries in every partition,
+//! FIPS and dual-stack names, and ECR Public. Anything else (look-alikes such as
+//! `…amazonaws.com.evil.example`, user-info tricks such as `…amazonaws.com@evil`,
+//! non-ASCII homographs) is "not ECR", and docker carries on without credentials.
+
+use std::fmt;
+
+/// An ECR registry, as far as the host name tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registry {
+    /// The host name, lowercase, without scheme, port or path.
+    pub host: String,
+    /// What kind of registry the host names.
+    pub kind: RegistryKind,
+}
+
+/// Private (account-scoped) or public ECR.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistryKind {
+    /// `<account>.dkr.ecr[-fips].<region>.<partition suffix>` and its dual-stack forms.
+    Private {
+        /// The 12-digit account id, which is also the registry id.
+        registry_id: String,
+        /// The AWS region in the host name.
+        region: String,
+        /// The AWS partition the suffix belongs to (`aws`, `aws-cn`, `aws-iso`, …).
+        partition: &'static str,
+        /// A `-fips` host: the token must come from the FIPS API endpoint too.
+        fips: bool,
+        /// A dual-stack (`dkr-ecr`, `on.aws`) host.
+        dual_stack: bool,
+    },
+    /// ECR Public: tokens come from `ecr-public` in us-east-1.
+    Public,
+}
+
+/// The region ECR Public's API lives in.
+pub const PUBLIC_REGION: &str = "us-east-1";
+
+/// Private-registry host suffixes and the partition each belongs to.
+const PRIVATE_SUFFIXES: &[(&str, &str)] = &[
+    ("amazonaws.com", "aws"),
+    ("amazonaws.com.cn", "aws-cn"),
+    ("amazonaws.eu", "aws-eusc"),
+    ("c2s.ic.gov", "aws-iso"),
+    ("sc2s.sgov.gov", "aws-iso-b"),
+    ("cloud.adc-e.uk", "aws-iso-e"),
+    ("csp.hci.ic.gov", "aws-iso-f"),
+];
+
+/// Dual-stack host suffixes and their partitions.
+const DUAL_STACK_SUFFIXES: &[(&str, &str)] =
+    &[("on.aws", "aws"), ("on.amazonwebservices.com.cn", "aws-cn")];
+
+/// ECR Public's registry hosts.
+const PUBLIC_HOSTS: &[&str] = &["public.ecr.aws", "ecr-public.aws.com"];
+
+impl Registry {
+    /// Parses what docker sends (`https://host:port/path`, `host:port`, `host`) into a registry.
+    /// `None` means the host is not ECR.
+    pub fn parse(server_url: &str) -> Option<Registry> {
+        let host = host_of(server_url)?;
+        let kind = if PUBLIC_HOSTS.contains(&host.as_str()) {
+            RegistryKind::Public
+        } else {
+            parse_private(&host)?
+        };
+        Some(Registry { host, kind })
+    }
+
+    /// The region whose API issues this registry's token.
+    pub fn region(&self) -> &str {
+        match &self.kind {
+            RegistryKind::Private { region, .. } => region,
+            RegistryKind::Public => PUBLIC_REGION,
+        }
+    }
+
+    /// Whether the token must come from a FIPS endpoint.
+    pub fn fips(&self) -> bool {
+        matches!(self.kind, RegistryKind::Private { fips: true, .. })
+    }
+
+    /// What identifies the registry's token, independent of the host spelling
+    /// (a dual-stack and an IPv4 host of one registry share a token).
+    pub fn token_scope(&self) -> String {
+        match &self.kind {
+            RegistryKind::Private {
+                registry_id,
+                region,
+                partition,
+                fips,
+                ..
+            } => format!(
+                "private:{partition}:{region}:{registry_id}{}",
+                if *fips { ":fips" } else { "" }
+            ),
+            RegistryKind::Public => "public:aws:us-east-1".to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.host)
+    }
+}
+
+/// The host part of a server URL: scheme, path and port removed, lowercased.
+/// `None` for anything with user info, non-ASCII or characters a DNS name can't have.
+pub fn host_of(server_url: &str) -> Option<String> {
+    let mut rest = server_url.trim();
+    for scheme in ["https://", "http://"] {
+        if rest.len() >= scheme.len() && rest[..scheme.len()].eq_ignore_ascii_case(scheme) {
+            rest = &rest[scheme.len()..];
+            break;
+        }
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return None;
+    }
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => host,
+        Some(_) => return None,
+        None => authority,
+    };
+    let host = host.strip_suffix('.').unwrap_or(host);
+    if host.is_empty()
+        || host.len() > 253
+        || !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    {
+        return None;
+    }
+    Some(host.to_ascii_lowercase())
+}
+
+/// Parses `<12 digits>.dkr.ecr[-fips].<region>.<suffix>` and
+/// `<12 digits>.dkr-ecr[-fips].<region>.<dual-stack suffix>`.
+fn parse_private(host: &str) -> Option<RegistryKind> {
+    let (registry_id, rest) = host.split_once('.')?;
+    if registry_id.len() != 12 || !registry_id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (service, rest) = rest.split_once('.')?;
+    let (dual_stack, fips) = match service {
+        "dkr" => {
+            let (ecr, rest2) = rest.split_once('.')?;
+            return finish(registry_id, rest2, false, ecr_fips(ecr)?);
+        }
+        "dkr-ecr" => (true, false),
+        "dkr-ecr-fips" => (true, true),
+        _ => return None,
+    };
+    finish(registry_id, rest, dual_stack, fips)
+}
+
+/// `ecr` or `ecr-fips` → whether it is FIPS.
+fn ecr_fips(label: &str) -> Option<bool> {
+    match label {
+        "ecr" => Some(false),
+        "ecr-fips" => Some(true),
+        _ => None,
+    }
+}
+
+/// Parses `<region>.<suffix>` once the id and service labels are consumed.
+fn finish(registry_id: &str, rest: &str, dual_stack: bool, fips: bool) -> Option<RegistryKind> {
+    let (region, suffix) = rest.split_once('.')?;
+    if !is_region(region) {
+        return None;
+    }
+    let table = if dual_stack {
+        DUAL_STACK_SUFFIXES
+    } else {
+        PRIVATE_SUFFIXES
+    };
+    let partition = table.iter().find(|(s, _)| *s == suffix)?.1;
+    Some(RegistryKind::Private {
+        registry_id: registry_id.to_string(),
+        region: region.to_string(),
+        partition,
+        fips,
+        dual_stack,
+    })
+}
+
+/// A region name: lowercase words joined by hyphens, ending in a number
+/// (`ap-northeast-1`, `us-gov-west-1`, `eusc-de-east-1`).
+fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    s.len() <= 32
+        && parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts[0].bytes().all(|b| b.is_ascii_lowercase())
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn private(host: &str) -> (String, String, &'static str, bool, bool) {
+        match Registry::parse(host)
+            .unwrap_or_else(|| panic!("{host} should be ECR"))
+            .kind
+        {
+            RegistryKind::Private {
+                registry_id,
+                region,
+                partition,
+                fips,
+                dual_stack,
+            } => (registry_id, region, partition, fips, dual_stack),
+            RegistryKind::Public => panic!("{host} is not public"),
+        }
+    }
+
+    #[test]
+    fn real_private_hosts_in_every_partition() {
+        let table = [
+            (
+                "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com",
+                "ap-northeast-1",
+                "aws",
+                false,
+                false,
+            ),
+            (
+                "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn",
+                "cn-north-1",
+                "aws-cn",
+                false,
+                false,
+            ),
+            (
+                "123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu",
+                "eusc-de-east-1",
+                "aws-eusc",
+                false,
+                false,
+            ),
+            (
+                "123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov",
+                "us-iso-east-1",
+                "aws-iso",
+                false,
+                false,
+            ),
+            (
+                "123456789012.dkr.ecr.us-isob-east-1.sc2s.sgov.gov",
+                "us-isob-east-1",
+                "aws-iso-b",
+                false,
+                false,
+            ),
+            (
+                "123456789012.dkr.ecr.eu-isoe-west-1.cloud.adc-e.uk",
+                "eu-isoe-west-1",
+                "aws-iso-e",
+                false,
+                false,
+            ),
+            (
+                "123456789012.dkr.ecr.us-isof-south-1.csp.hci.ic.gov",
+                "us-isof-south-1",
+                "aws-iso-f",
+                false,
+                false,
+            ),
+            (
+                "123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com",
+                "us-gov-west-1",
+                "aws",
+                true,
+                false,
+            ),
+            (
+                "123456789012.dkr-ecr.us-east-1.on.aws",
+                "us-east-1",
+                "aws",
+                false,
+                true,
+            ),
+            (
+                "123456789012.dkr-ecr-fips.us-east-1.on.aws",
+                "us-east-1",
+                "aws",
+                true,
+                true,
+            ),
+            (
+                "123456789012.dkr-ecr.cn-northwest-1.on.amazonwebservices.com.cn",
+                "cn-northwest-1",
+                "aws-cn",
+                false,
+                true,
+            ),
+        ];
+        for (host, region, partition, fips, dual) in table {
+            let got = private(host);
+            assert_eq!(
+                got,
+                (
+                    "123456789012".to_string(),
+                    region.to_string(),
+                    partition,
+                    fips,
+                    dual
+                ),
+                "{host}"
+            );
+        }
+    }
+
+    #[test]
+    fn docker_spellings_of_a_server_url() {
+        for url in [
+            "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com",
+            "https://123456789012.dkr.ecr.ap-northeast-1.amazonaws.com",
+            "HTTPS://123456789012.DKR.ECR.AP-NORTHEAST-1.AMAZONAWS.COM/",
+            "https://123456789012.dkr.ecr.ap-northeast-1.amazonaws.com:443/v2/test-repos",
+            "http://123456789012.dkr.ecr.ap-northeast-1.amazonaws.com:5000",
+            "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com.",
+        ] {
+            let r = Registry::parse(url).unwrap_or_else(|| panic!("{url}"));
+            assert_eq!(r.host, "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com");
+            assert_eq!(r.region(), "ap-northeast-1");
+        }
+    }
+
+    #[test]
+    fn public_hosts() {
+        for url in [
+            "public.ecr.aws",
+            "https://public.ecr.aws/v2/",
+            "ecr-public.aws.com",
+        ] {
+            let r = Registry::parse(url).unwrap();
+            assert_eq!(r.kind, RegistryKind::Public);
+            assert_eq!(r.region(), "us-east-1");
+        }
+    }
+
+    #[test]
+    fn look_alikes_are_not_ecr() {
+        for url in [
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com.evil.example",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com@evil.example",
+            "https://user:pw@123456789012.dkr.ecr.us-east-1.amazonaws.com",
+            "evil.example/123456789012.dkr.ecr.us-east-1.amazonaws.com",
+            "x123456789012.dkr.ecr.us-east-1.amazonaws.com",
+            "12345678901.dkr.ecr.us-east-1.amazonaws.com",
+            "1234567890123.dkr.ecr.us-east-1.amazonaws.com",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.co",
+            "123456789012.dkr.ecr.us-east-1.on.aws",
+            "123456789012.dkr-ecr.us-east-1.amazonaws.com",
+            "123456789012.dkr.ecr.us-east.amazonaws.com",
+            "123456789012.dkr.ecr..amazonaws.com",
+            "123456789012.dkr.ecr.us-east-1.evilamazonaws.com",
+            "123456789012.dkr.ecr.us-east-1.аmazonaws.com", // Cyrillic а
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com:port",
+            "public.ecr.aws.evil.example",
+            "evilpublic.ecr.aws",
+            "index.docker.io",
+            "https://index.docker.io/v1/",
+            "localhost:5000",
+            "",
+        ] {
+            assert_eq!(Registry::parse(url), None, "{url}");
+        }
+    }
+
+    #[test]
+    fn token_scope_ignores_host_spelling() {
+        let v4 = Registry::parse("123456789012.dkr.ecr.us-east-1.amazonaws.com").unwrap();
+        let v6 = Registry::parse("123456789012.dkr-ecr.us-east-1.on.aws").unwrap();
+        assert_eq!(v4.token_scope(), v6.token_scope());
+        let fips = Registry::parse("123456789012.dkr.ecr-fips.us-east-1.amazonaws.com").unwrap();
+        assert_ne!(v4.token_scope(), fips.token_scope());
+        assert!(fips.fips());
+    }
+}
