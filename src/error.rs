@@ -69,7 +69,8 @@ fn describe(identity: &Identity) -> String {
     };
     let why = match identity.chosen_by {
         ChosenBy::RegistryMapping => String::new(),
-        other => format!(", chosen by {other}"),
+        ChosenBy::Fallback => ", no profile configured".to_string(),
+        other => format!(", from {other}"),
     };
     format!("profile {} ({role}{why})", identity.profile)
 }

@@ -29,7 +29,7 @@ pub async fn get_token(
             let config = aws_sdk_ecr::config::Builder::from(sdk)
                 .credentials_provider(creds.clone())
                 .region(Region::new(region.clone()))
-                .use_fips(registry.fips())
+                .use_fips(registry.fips() && !custom_endpoint(sdk))
                 .build();
             let client = aws_sdk_ecr::Client::from_conf(config);
             #[allow(deprecated)] // registryIds is deprecated upstream but still names the account
@@ -78,6 +78,12 @@ pub async fn get_token(
         password,
         expires_at: expires_at.and_then(|s| u64::try_from(s).ok()),
     })
+}
+
+/// Whether an endpoint was set (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_ECR`, a profile's
+/// `endpoint_url`): it is used as given, and the SDK refuses to combine it with FIPS.
+fn custom_endpoint(sdk: &SdkConfig) -> bool {
+    sdk.endpoint_url().is_some() || crate::config::env_nonempty("AWS_ENDPOINT_URL_ECR").is_some()
 }
 
 /// Decodes ECR's token: base64 of `AWS:<password>`.

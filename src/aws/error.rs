@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 
 /// What went wrong getting a token.
 #[derive(Debug, thiserror::Error)]
@@ -121,7 +121,7 @@ impl CallFailure {
     pub fn from_sdk<E, R>(err: &SdkError<E, R>) -> CallFailure
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: RawResponse + fmt::Debug,
+        R: RawResponse + fmt::Debug + 'static,
     {
         let status = err.raw_response().map(RawResponse::status);
         let body_code = err.raw_response().and_then(|r| xml_code(r.body_text()?));
@@ -145,13 +145,10 @@ impl CallFailure {
                 } else {
                     FailureKind::Network
                 };
-                (what, DisplayErrorContext(err).to_string())
+                (what, causes(err))
             }
-            SdkError::ResponseError(_) => (
-                FailureKind::BadResponse,
-                DisplayErrorContext(err).to_string(),
-            ),
-            _ => (FailureKind::Other, DisplayErrorContext(err).to_string()),
+            SdkError::ResponseError(_) => (FailureKind::BadResponse, causes(err)),
+            _ => (FailureKind::Other, causes(err)),
         };
         CallFailure {
             kind,
@@ -214,6 +211,23 @@ impl RawResponse for aws_sdk_sts::config::http::HttpResponse {
             .bytes()
             .and_then(|b| std::str::from_utf8(b).ok())
     }
+}
+
+/// The error's causes, each once, joined by ": " (the SDK's own rendering adds Debug dumps).
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = err.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = cause.source();
+    }
+    if parts.is_empty() {
+        parts.push(err.to_string());
+    }
+    parts.join(": ")
 }
 
 /// `<Code>X</Code>` from an XML error body (moto answers JSON-protocol services in XML).

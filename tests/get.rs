@@ -1,0 +1,368 @@
+//! The helper run as docker runs it, against a real moto server with the user
+//! story's IAM setup and enforcement on, through the counting proxy.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+
+use support::*;
+
+/// A sandbox whose settings map the user story's registry to the role profile.
+fn mapped_sandbox(proxy: &Proxy) -> Sandbox {
+    let sandbox = Sandbox::new(&proxy.endpoint);
+    let settings = sandbox.settings_file();
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    std::fs::write(
+        &settings,
+        format!(r#"{{"registries": {{"{REGISTRY}": {{"profile": "{ROLE_PROFILE}"}}}}}}"#),
+    )
+    .unwrap();
+    sandbox
+}
+
+fn token_file(sandbox: &Sandbox) -> std::path::PathBuf {
+    let files: Vec<_> = std::fs::read_dir(sandbox.cache_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("token-")
+        })
+        .collect();
+    assert_eq!(files.len(), 1, "one cached token: {files:?}");
+    files[0].clone()
+}
+
+#[test]
+fn role_profile_gets_the_token_then_serves_it_from_the_cache() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = mapped_sandbox(&proxy);
+
+    let out = sandbox.get(REGISTRY, &[]);
+    assert_credentials(&out, REGISTRY, PASSWORD);
+    assert_eq!(stderr(&out), "");
+    assert_eq!(proxy.count("sts:AssumeRole"), 1);
+    assert_eq!(proxy.count("ecr:GetAuthorizationToken"), 1);
+
+    let dir_mode = std::fs::metadata(sandbox.cache_dir())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(dir_mode & 0o777, 0o700);
+    let file_mode = std::fs::metadata(token_file(&sandbox))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(file_mode & 0o777, 0o600);
+
+    let calls = proxy.total();
+    let out = sandbox.get(REGISTRY, &[]);
+    assert_credentials(&out, REGISTRY, PASSWORD);
+    assert_eq!(
+        proxy.total(),
+        calls,
+        "a cache hit reaches nobody: {:?}",
+        proxy.counts()
+    );
+
+    // Even with the AWS endpoint pointed at a closed port, the hit answers.
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let out = sandbox.get(
+        &format!("https://{REGISTRY}:443/v2/test-repos/manifests/latest"),
+        &[("AWS_ENDPOINT_URL", &closed)],
+    );
+    assert_credentials(
+        &out,
+        &format!("https://{REGISTRY}:443/v2/test-repos/manifests/latest"),
+        PASSWORD,
+    );
+}
+
+#[test]
+fn a_cache_hit_opens_no_connection_no_tls_roots_and_no_threads() {
+    let strace = require_program("strace");
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = mapped_sandbox(&proxy);
+    let trace = |name: &str| {
+        let log = sandbox.home.path().join(name);
+        let mut cmd = std::process::Command::new(&strace);
+        cmd.args(["-f", "-qq", "-e", "trace=connect,openat,clone,clone3", "-o"])
+            .arg(&log)
+            .arg(HELPER)
+            .arg("get")
+            .env_clear()
+            .env("HOME", sandbox.home.path())
+            .env("AWS_ENDPOINT_URL", &proxy.endpoint);
+        let out = run_with_stdin(&mut cmd, REGISTRY.as_bytes());
+        assert_credentials(&out, REGISTRY, PASSWORD);
+        std::fs::read_to_string(log).unwrap()
+    };
+    // The miss, as a control: it connects, loads the TLS roots and starts threads.
+    let miss = trace("miss.strace");
+    assert!(miss.contains("connect("), "a miss connects:\n{miss}");
+    assert!(
+        miss.contains("/etc/ssl"),
+        "a miss loads the system's TLS roots:\n{miss}"
+    );
+    // The hit: none of that.
+    let hit = trace("hit.strace");
+    assert!(!hit.contains("connect("), "a hit connects nowhere:\n{hit}");
+    assert!(
+        !hit.contains("/etc/ssl"),
+        "a hit loads no TLS roots:\n{hit}"
+    );
+    assert!(!hit.contains("clone"), "a hit starts no thread:\n{hit}");
+    assert_eq!(proxy.count("ecr:GetAuthorizationToken"), 1);
+}
+
+#[test]
+fn the_users_own_profile_is_denied_with_a_clear_message() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = Sandbox::new(&proxy.endpoint);
+    let out = sandbox.get(REGISTRY, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let message = stdout(&out);
+    assert_ne!(message.trim(), "credentials not found in native keychain");
+    assert_eq!(message.lines().count(), 1, "{message}");
+    for part in [
+        "docker-credential-ecr-role: ",
+        REGISTRY,
+        "profile default",
+        "user-for-switch may not call ecr:GetAuthorizationToken",
+        "AccessDenied",
+        "ECR_ROLE_PROFILE=ECRLoginAndPushRoleProfile",
+    ] {
+        assert!(message.contains(part), "{part:?} missing from {message:?}");
+    }
+    assert_eq!(stderr(&out), message, "the same line goes to the terminal");
+    assert!(!message.contains(&moto().secret_access_key));
+}
+
+#[test]
+fn a_role_the_user_may_not_assume_fails_clearly() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = Sandbox::new(&proxy.endpoint);
+    let out = sandbox.get(REGISTRY, &[("ECR_ROLE_PROFILE", "OtherRoleProfile")]);
+    assert_eq!(out.status.code(), Some(1));
+    let message = stdout(&out);
+    for part in [
+        "profile OtherRoleProfile (role OtherRole, from ECR_ROLE_PROFILE)",
+        "user-for-switch may not assume role OtherRole (AccessDenied)",
+        "allow sts:AssumeRole on arn:aws:iam::123456789012:role/OtherRole",
+    ] {
+        assert!(message.contains(part), "{part:?} missing from {message:?}");
+    }
+    assert_eq!(stderr(&out), message);
+    assert_eq!(proxy.count("ecr:GetAuthorizationToken"), 0);
+}
+
+#[test]
+fn hosts_that_are_not_ecr_get_the_not_found_text_and_nothing_on_stderr() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = mapped_sandbox(&proxy);
+    for host in [
+        "index.docker.io",
+        "https://index.docker.io/v1/",
+        "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com.evil.example",
+        "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com@evil.example",
+    ] {
+        let out = sandbox.get(host, &[]);
+        assert_eq!(out.status.code(), Some(1), "{host}");
+        assert_eq!(stdout(&out), "credentials not found in native keychain\n");
+        assert_eq!(stderr(&out), "", "{host}");
+    }
+    let out = sandbox.get(" \n", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stdout(&out), "no credentials server URL\n");
+    assert_eq!(proxy.total(), 0);
+}
+
+#[test]
+fn aws_profile_does_not_override_the_registry_mapping() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = mapped_sandbox(&proxy);
+    let out = sandbox.get(REGISTRY, &[("AWS_PROFILE", "OtherRoleProfile")]);
+    assert_credentials(&out, REGISTRY, PASSWORD);
+}
+
+#[test]
+fn store_list_and_erase() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = mapped_sandbox(&proxy);
+
+    let out = sandbox.run(
+        &["store"],
+        &format!(r#"{{"ServerURL":"{REGISTRY}","Username":"AWS","Secret":"from-docker-login"}}"#),
+        &[],
+    );
+    assert!(out.status.success(), "{}", stdout(&out));
+    let out = sandbox.run(
+        &["store"],
+        r#"{"ServerURL":"x","Secret":"from-docker-login"}"#,
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("missing field `Username`"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!stdout(&out).contains("from-docker-login"));
+
+    let out = sandbox.run(&["list"], "", &[]);
+    assert_eq!(stdout(&out), "{}\n");
+    assert_credentials(&sandbox.get(REGISTRY, &[]), REGISTRY, PASSWORD);
+    let out = sandbox.run(&["list"], "", &[]);
+    assert!(out.status.success());
+    assert_eq!(
+        stdout(&out),
+        format!("{{\"https://{REGISTRY}\":\"AWS\"}}\n")
+    );
+
+    let out = sandbox.run(&["erase"], &format!("https://{REGISTRY}"), &[]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert_eq!(stdout(&sandbox.run(&["list"], "", &[])), "{}\n");
+    assert_credentials(&sandbox.get(REGISTRY, &[]), REGISTRY, PASSWORD);
+    assert_eq!(
+        proxy.count("ecr:GetAuthorizationToken"),
+        2,
+        "erase made the next get fetch"
+    );
+}
+
+#[test]
+fn the_cache_can_be_turned_off() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = mapped_sandbox(&proxy);
+    for var in ["AWS_ECR_DISABLE_CACHE", "ECR_ROLE_DISABLE_CACHE"] {
+        let before = proxy.count("ecr:GetAuthorizationToken");
+        for _ in 0..2 {
+            assert_credentials(&sandbox.get(REGISTRY, &[(var, "1")]), REGISTRY, PASSWORD);
+        }
+        assert_eq!(
+            proxy.count("ecr:GetAuthorizationToken"),
+            before + 2,
+            "{var}"
+        );
+    }
+    assert!(!sandbox.cache_dir().join("token").exists());
+}
+
+#[test]
+fn a_corrupt_or_foreign_cache_file_is_replaced() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = mapped_sandbox(&proxy);
+    assert_credentials(&sandbox.get(REGISTRY, &[]), REGISTRY, PASSWORD);
+    let file = token_file(&sandbox);
+
+    std::fs::write(&file, "{\"truncated").unwrap();
+    assert_credentials(&sandbox.get(REGISTRY, &[]), REGISTRY, PASSWORD);
+    assert_eq!(proxy.count("ecr:GetAuthorizationToken"), 2);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&text).is_ok(),
+        "replaced with a valid entry"
+    );
+
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert_credentials(&sandbox.get(REGISTRY, &[]), REGISTRY, PASSWORD);
+    assert_eq!(
+        proxy.count("ecr:GetAuthorizationToken"),
+        3,
+        "a readable-by-others file is not trusted"
+    );
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn an_unwritable_cache_still_returns_credentials() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = mapped_sandbox(&proxy);
+    let not_a_dir = sandbox.home.path().join("file");
+    std::fs::write(&not_a_dir, "").unwrap();
+    let cache = not_a_dir.join("cache");
+    let out = sandbox.get(REGISTRY, &[("ECR_ROLE_CACHE_DIR", cache.to_str().unwrap())]);
+    assert_credentials(&out, REGISTRY, PASSWORD);
+}
+
+#[test]
+fn a_stale_token_is_refreshed_and_a_failed_refresh_falls_back_to_it() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = mapped_sandbox(&proxy);
+    assert_credentials(&sandbox.get(REGISTRY, &[]), REGISTRY, PASSWORD);
+    let file = token_file(&sandbox);
+
+    // Age the entry: fetched 10 h ago, 2 h left — past three quarters of its life.
+    let age = |file: &std::path::Path| {
+        let mut entry: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        entry["fetched_at"] = (now - 10 * 3600).into();
+        entry["expires_at"] = (now + 2 * 3600).into();
+        entry["password"] = "older-password".into();
+        std::fs::write(file, entry.to_string()).unwrap();
+    };
+    age(&file);
+    assert_credentials(&sandbox.get(REGISTRY, &[]), REGISTRY, PASSWORD);
+    assert_eq!(
+        proxy.count("ecr:GetAuthorizationToken"),
+        2,
+        "a stale token is refreshed"
+    );
+
+    // Refresh fails while the old token is still valid: the old token, and a warning.
+    age(&file);
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let out = sandbox.get(REGISTRY, &[("AWS_ENDPOINT_URL", &closed)]);
+    assert_credentials(&out, REGISTRY, "older-password");
+    let warning = stderr(&out);
+    assert!(
+        warning.contains("warning: using the cached token, which expires in"),
+        "{warning}"
+    );
+    assert!(!warning.contains("older-password"));
+}
+
+#[test]
+fn ecr_public_gets_its_token_from_ecr_public() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = Sandbox::new(&proxy.endpoint);
+    let out = sandbox.get(
+        "https://public.ecr.aws",
+        &[("ECR_ROLE_PROFILE", ROLE_PROFILE)],
+    );
+    assert_credentials(
+        &out,
+        "https://public.ecr.aws",
+        support::proxy::PUBLIC_PASSWORD,
+    );
+    assert_eq!(proxy.count("ecr-public:GetAuthorizationToken"), 1);
+    assert_eq!(proxy.count("ecr:GetAuthorizationToken"), 0);
+}
+
+#[test]
+fn version_and_help() {
+    let sandbox = Sandbox::new("http://127.0.0.1:9");
+    let version = format!("docker-credential-ecr-role {}\n", env!("CARGO_PKG_VERSION"));
+    for args in [&["version"][..], &["--version"], &["-v"]] {
+        let out = sandbox.run(args, "", &[]);
+        assert!(out.status.success(), "{args:?}");
+        assert_eq!(stdout(&out), version, "{args:?}");
+    }
+    for args in [&["--help"][..], &["-h"]] {
+        let out = sandbox.run(args, "", &[]);
+        assert!(out.status.success());
+        for verb in ["get", "store", "erase", "list", "version"] {
+            assert!(stdout(&out).contains(verb), "{verb} in --help");
+        }
+    }
+    let out = sandbox.run(&["frobnicate"], "", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unrecognized subcommand 'frobnicate'"));
+}

@@ -1,0 +1,351 @@
+//! Test support: the real parts the integration tests run against, started and
+//! stopped by the tests themselves.
+//!
+//! - [`moto`]: one moto server per test binary, with the user story's IAM setup
+//!   (`seed.py`) and IAM enforcement on.
+//! - [`Proxy`]: an HTTP proxy of our own between the helper and moto. It counts
+//!   calls per operation, gives tokens a real expiry (moto's is in 2015), answers
+//!   ECR Public (moto has none) and injects faults.
+//! - [`Sandbox`]: a temporary HOME with the user's `~/.aws` files, and the helper
+//!   binary run in it as docker runs it.
+//!
+//! A missing component fails the test with the command that installs it.
+
+#![allow(dead_code)] // each test binary uses its own part of the support
+
+pub mod proxy;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+pub use proxy::Proxy;
+
+/// The helper binary cargo built for these tests.
+pub const HELPER: &str = env!("CARGO_BIN_EXE_docker-credential-ecr-role");
+/// The account moto uses.
+pub const ACCOUNT: &str = "123456789012";
+/// The user story's registry host.
+pub const REGISTRY: &str = "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com";
+/// The password moto's token decodes to.
+pub const PASSWORD: &str = "123456789012-auth-token";
+/// The user story's role.
+pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/ECRLoginAndPushRole";
+/// The role profile of the user story.
+pub const ROLE_PROFILE: &str = "ECRLoginAndPushRoleProfile";
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Fails the test, naming what is missing and the script that installs it.
+pub fn missing(what: &str) -> ! {
+    panic!(
+        "{what} is missing: run `install/test-deps.sh` (it installs the Debian packages and the Python venv the tests use)"
+    );
+}
+
+/// The Python venv with moto, boto3 and the AWS CLI (`ECR_ROLE_TEST_VENV` or `.venv`).
+pub fn venv() -> PathBuf {
+    let venv = std::env::var_os("ECR_ROLE_TEST_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".venv"));
+    if !venv.join("bin/moto_server").exists() {
+        missing(&format!("moto server ({}/bin/moto_server)", venv.display()));
+    }
+    venv
+}
+
+/// A program on PATH, or the test fails saying how to install it.
+pub fn require_program(name: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in
+        std::env::split_paths(&path).chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
+    {
+        let candidate = dir.join(name);
+        if candidate.is_file() {
+            return candidate;
+        }
+    }
+    missing(name)
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Waits until `addr` accepts connections.
+pub fn wait_for_port(addr: &str, what: &str, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while TcpStream::connect(addr).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start listening on {addr} within {timeout:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A running moto server with the user story's setup.
+pub struct Moto {
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    /// user-for-switch's access key id.
+    pub access_key_id: String,
+    /// user-for-switch's secret access key.
+    pub secret_access_key: String,
+}
+
+/// The moto server of this test binary, started on first use. It is started from a
+/// thread that lives as long as the process, with a parent-death signal, so it goes
+/// when the test binary goes, whatever happens to the tests.
+pub fn moto() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(|| {
+        let venv_dir = venv();
+        let port = free_port();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let child = spawn_dying_with_parent(
+                Command::new(venv_dir.join("bin/moto_server"))
+                    .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null()),
+            );
+            tx.send(child.id()).unwrap();
+            let mut child = child;
+            let _ = child.wait();
+        });
+        rx.recv().expect("moto started");
+        let addr = format!("127.0.0.1:{port}");
+        wait_for_port(&addr, "moto server", Duration::from_secs(30));
+        let endpoint = format!("http://{addr}");
+        let out = Command::new(venv().join("bin/python"))
+            .arg(repo_root().join("tests/support/seed.py"))
+            .arg(&endpoint)
+            .output()
+            .expect("run seed.py");
+        assert!(
+            out.status.success(),
+            "seed.py failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let keys: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("seed.py prints JSON");
+        Moto {
+            endpoint,
+            access_key_id: keys["access_key_id"].as_str().unwrap().to_string(),
+            secret_access_key: keys["secret_access_key"].as_str().unwrap().to_string(),
+        }
+    })
+}
+
+/// Spawns a child that gets SIGKILL when the spawning thread ends.
+pub fn spawn_dying_with_parent(command: &mut Command) -> Child {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    command
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {:?}: {e}", command.get_program()))
+}
+
+/// A temporary directory, removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// A new empty directory under the system temp dir.
+    pub fn new(name: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "ecr-role-{name}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A user's machine in miniature: a HOME with `~/.aws/credentials` (user-for-switch's
+/// keys) and `~/.aws/config` (the role profile, and one for a role the user may not assume),
+/// and the helper pointed at an AWS endpoint.
+pub struct Sandbox {
+    /// The temporary HOME.
+    pub home: TempDir,
+    /// Where the helper sends AWS calls (`AWS_ENDPOINT_URL`).
+    pub endpoint: String,
+    /// Extra environment for every run.
+    pub env: Vec<(String, String)>,
+}
+
+/// The user story's `~/.aws/config`, plus a profile for a role the user may not assume.
+pub const AWS_CONFIG: &str = "[default]
+region = ap-northeast-1
+
+[profile ECRLoginAndPushRoleProfile]
+role_arn = arn:aws:iam::123456789012:role/ECRLoginAndPushRole
+source_profile = default
+
+[profile OtherRoleProfile]
+role_arn = arn:aws:iam::123456789012:role/OtherRole
+source_profile = default
+";
+
+impl Sandbox {
+    /// A sandbox whose helper talks to `endpoint` (moto, or a proxy in front of it).
+    pub fn new(endpoint: &str) -> Sandbox {
+        let moto = moto();
+        let home = TempDir::new("home");
+        let aws = home.path().join(".aws");
+        std::fs::create_dir_all(&aws).unwrap();
+        std::fs::write(
+            aws.join("credentials"),
+            format!(
+                "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+                moto.access_key_id, moto.secret_access_key
+            ),
+        )
+        .unwrap();
+        std::fs::write(aws.join("config"), AWS_CONFIG).unwrap();
+        Sandbox {
+            home,
+            endpoint: endpoint.to_string(),
+            env: Vec::new(),
+        }
+    }
+
+    /// Adds an environment variable to every run.
+    pub fn with_env(mut self, key: &str, value: &str) -> Sandbox {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// The helper's token cache directory under this HOME (XDG default on Linux).
+    pub fn cache_dir(&self) -> PathBuf {
+        self.home.path().join(".cache/docker-credential-ecr-role")
+    }
+
+    /// The helper's settings file under this HOME.
+    pub fn settings_file(&self) -> PathBuf {
+        self.home
+            .path()
+            .join(".config/docker-credential-ecr-role/config.json")
+    }
+
+    /// A command for the helper with this sandbox's clean environment.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(HELPER);
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.home.path())
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .current_dir(self.home.path());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Runs the helper with `stdin`, as docker does.
+    pub fn run(&self, args: &[&str], stdin: &str, extra_env: &[(&str, &str)]) -> Output {
+        let mut cmd = self.command(args);
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        run_with_stdin(&mut cmd, stdin.as_bytes())
+    }
+
+    /// `get` for a registry URL.
+    pub fn get(&self, server_url: &str, extra_env: &[(&str, &str)]) -> Output {
+        self.run(&["get"], server_url, extra_env)
+    }
+}
+
+/// Runs a command, feeding it `stdin`; a bounded wait, so a hanging helper fails the test.
+pub fn run_with_stdin(cmd: &mut Command, stdin: &[u8]) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the helper");
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let out = child.wait_with_output();
+        let _ = tx.send(());
+        out
+    });
+    if rx.recv_timeout(Duration::from_secs(120)).is_err() {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        panic!("the command did not finish within 120 s: {cmd:?}");
+    }
+    let _ = writer.join();
+    waiter.join().unwrap().expect("helper output")
+}
+
+/// stdout as text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// stderr as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts the helper answered docker's `get` with the role's ECR credentials.
+pub fn assert_credentials(out: &Output, server_url: &str, password: &str) {
+    assert!(
+        out.status.success(),
+        "get failed: stdout {:?} stderr {:?}",
+        stdout(out),
+        stderr(out)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("get prints JSON");
+    assert_eq!(json["ServerURL"], server_url);
+    assert_eq!(json["Username"], "AWS");
+    assert_eq!(json["Secret"], password);
+    assert!(stdout(out).ends_with('\n'));
+}
+
+/// Reads all of a reader (for small HTTP bodies in tests).
+pub fn read_all(mut r: impl Read) -> Vec<u8> {
+    let mut v = Vec::new();
+    r.read_to_end(&mut v).unwrap();
+    v
+}

@@ -1,0 +1,334 @@
+//! An HTTP proxy of the test suite's own, between the helper and moto.
+//!
+//! It forwards each request to moto and
+//! - counts calls per operation (`sts:AssumeRole`, `ecr:GetAuthorizationToken`, …),
+//!   so tests can show a cache hit reaches nobody;
+//! - rewrites `expiresAt` of ECR tokens to now + a lifetime (moto's is in 2015);
+//! - answers ECR Public's GetAuthorizationToken itself (moto has no ECR Public);
+//! - injects faults for the first N calls of an operation.
+//!
+//! Plain std: one thread per connection, one request per connection (`Connection: close`).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+
+/// The password the proxy's ECR Public tokens decode to.
+pub const PUBLIC_PASSWORD: &str = "public-ecr-token";
+
+/// A fault to inject instead of (or around) forwarding.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Answer with this HTTP status and AWS error code (JSON and XML bodies both carry it).
+    Error { status: u16, code: &'static str },
+    /// Wait, then forward.
+    Delay(Duration),
+    /// Accept the request and never answer (until the helper gives up).
+    BlackHole,
+    /// Answer 200 with a body that is not what the protocol expects.
+    Malformed,
+    /// Close the connection without answering.
+    Drop,
+}
+
+struct State {
+    upstream: String,
+    counts: Mutex<BTreeMap<String, usize>>,
+    token_ttl_secs: AtomicU64,
+    faults: Mutex<Vec<(String, usize, Fault)>>,
+    stopped: AtomicBool,
+}
+
+/// A running proxy; stops accepting when dropped.
+pub struct Proxy {
+    /// `http://127.0.0.1:PORT`: give it to the helper as `AWS_ENDPOINT_URL`.
+    pub endpoint: String,
+    state: Arc<State>,
+}
+
+impl Proxy {
+    /// Starts a proxy in front of `upstream` (`http://host:port`).
+    pub fn start(upstream: &str) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(State {
+            upstream: upstream.trim_start_matches("http://").to_string(),
+            counts: Mutex::new(BTreeMap::new()),
+            token_ttl_secs: AtomicU64::new(12 * 3600),
+            faults: Mutex::new(Vec::new()),
+            stopped: AtomicBool::new(false),
+        });
+        let accept_state = state.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if accept_state.stopped.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let state = accept_state.clone();
+                std::thread::spawn(move || {
+                    let _ = handle(conn, &state);
+                });
+            }
+        });
+        Proxy { endpoint, state }
+    }
+
+    /// How many calls of `operation` (e.g. `sts:AssumeRole`) arrived.
+    pub fn count(&self, operation: &str) -> usize {
+        self.state
+            .counts
+            .lock()
+            .unwrap()
+            .get(operation)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// How many calls arrived in all.
+    pub fn total(&self) -> usize {
+        self.state.counts.lock().unwrap().values().sum()
+    }
+
+    /// Every operation's count.
+    pub fn counts(&self) -> BTreeMap<String, usize> {
+        self.state.counts.lock().unwrap().clone()
+    }
+
+    /// Sets the lifetime of the tokens it hands out (expiresAt = now + this).
+    pub fn set_token_ttl(&self, ttl: Duration) {
+        self.state
+            .token_ttl_secs
+            .store(ttl.as_secs(), Ordering::SeqCst);
+    }
+
+    /// Injects `fault` into the next `times` calls of `operation`.
+    pub fn inject(&self, operation: &str, times: usize, fault: Fault) {
+        self.state
+            .faults
+            .lock()
+            .unwrap()
+            .push((operation.to_string(), times, fault));
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.state.stopped.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(self.endpoint.trim_start_matches("http://"));
+    }
+}
+
+/// A parsed HTTP message: the first line, the headers, the body.
+struct Message {
+    start: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Message {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Reads a message: head, then a body by Content-Length, chunked, or (responses) to EOF.
+    fn read(reader: &mut impl BufRead, to_eof: bool) -> std::io::Result<Option<Message>> {
+        let mut start = String::new();
+        if reader.read_line(&mut start)? == 0 {
+            return Ok(None);
+        }
+        let mut headers = Vec::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line)?;
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':') {
+                headers.push((k.trim().to_string(), v.trim().to_string()));
+            }
+        }
+        let mut msg = Message {
+            start: start.trim_end().to_string(),
+            headers,
+            body: Vec::new(),
+        };
+        if msg
+            .header("transfer-encoding")
+            .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+        {
+            loop {
+                let mut size = String::new();
+                reader.read_line(&mut size)?;
+                let n = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16)
+                    .unwrap_or(0);
+                let mut chunk = vec![0; n + 2];
+                reader.read_exact(&mut chunk)?;
+                if n == 0 {
+                    break;
+                }
+                msg.body.extend_from_slice(&chunk[..n]);
+            }
+        } else if let Some(len) = msg
+            .header("content-length")
+            .and_then(|v| v.parse::<usize>().ok())
+        {
+            msg.body = vec![0; len];
+            reader.read_exact(&mut msg.body)?;
+        } else if to_eof {
+            reader.read_to_end(&mut msg.body)?;
+        }
+        Ok(Some(msg))
+    }
+
+    /// Writes the message with a fresh Content-Length and `Connection: close`.
+    fn write(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let mut head = format!("{}\r\n", self.start);
+        for (k, v) in &self.headers {
+            if !["content-length", "transfer-encoding", "connection"]
+                .iter()
+                .any(|h| k.eq_ignore_ascii_case(h))
+            {
+                head.push_str(&format!("{k}: {v}\r\n"));
+            }
+        }
+        head.push_str(&format!(
+            "Content-Length: {}\r\nConnection: close\r\n\r\n",
+            self.body.len()
+        ));
+        out.write_all(head.as_bytes())?;
+        out.write_all(&self.body)?;
+        out.flush()
+    }
+}
+
+/// The operation a request calls, e.g. `sts:AssumeRole` or `ecr:GetAuthorizationToken`.
+fn operation(req: &Message) -> String {
+    if let Some(target) = req.header("x-amz-target") {
+        let (service, op) = target.split_once('.').unwrap_or(("", target));
+        let service = match service {
+            "AmazonEC2ContainerRegistry_V20150921" => "ecr",
+            "SpencerFrontendService" => "ecr-public",
+            other => other,
+        };
+        return format!("{service}:{op}");
+    }
+    let body = String::from_utf8_lossy(&req.body);
+    let action = body
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("Action="))
+        .unwrap_or("unknown");
+    format!("sts:{action}")
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn response(status: u16, content_type: &str, body: Vec<u8>) -> Message {
+    Message {
+        start: format!("HTTP/1.1 {status} X"),
+        headers: vec![("Content-Type".into(), content_type.into())],
+        body,
+    }
+}
+
+fn handle(conn: TcpStream, state: &State) -> std::io::Result<()> {
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let Some(mut req) = Message::read(&mut reader, false)? else {
+        return Ok(());
+    };
+    let op = operation(&req);
+    *state.counts.lock().unwrap().entry(op.clone()).or_insert(0) += 1;
+    let mut out = conn;
+
+    let fault = {
+        let mut faults = state.faults.lock().unwrap();
+        let found = faults.iter_mut().find(|(o, n, _)| *o == op && *n > 0);
+        found.map(|(_, n, f)| {
+            *n -= 1;
+            f.clone()
+        })
+    };
+    match fault {
+        Some(Fault::Error { status, code }) => {
+            let body = if op.starts_with("sts:") {
+                format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>injected</Message></Error></ErrorResponse>")
+                    .into_bytes()
+            } else {
+                format!("{{\"__type\":\"{code}\",\"message\":\"injected\"}}").into_bytes()
+            };
+            let ct = if op.starts_with("sts:") {
+                "text/xml"
+            } else {
+                "application/x-amz-json-1.1"
+            };
+            return response(status, ct, body).write(&mut out);
+        }
+        Some(Fault::BlackHole) => {
+            std::thread::sleep(Duration::from_secs(600));
+            return Ok(());
+        }
+        Some(Fault::Drop) => return Ok(()),
+        Some(Fault::Malformed) => {
+            return response(
+                200,
+                "application/x-amz-json-1.1",
+                b"{\"authorizationData\": [ {".to_vec(),
+            )
+            .write(&mut out);
+        }
+        Some(Fault::Delay(d)) => std::thread::sleep(d),
+        None => {}
+    }
+
+    let ttl = state.token_ttl_secs.load(Ordering::SeqCst);
+    if op == "ecr-public:GetAuthorizationToken" {
+        let token =
+            base64::engine::general_purpose::STANDARD.encode(format!("AWS:{PUBLIC_PASSWORD}"));
+        let body = serde_json::json!({
+            "authorizationData": {"authorizationToken": token, "expiresAt": now() + ttl}
+        });
+        return response(
+            200,
+            "application/x-amz-json-1.1",
+            body.to_string().into_bytes(),
+        )
+        .write(&mut out);
+    }
+
+    // Forward to moto, one request per connection.
+    req.headers
+        .retain(|(k, _)| !k.eq_ignore_ascii_case("connection"));
+    let mut upstream = TcpStream::connect(&state.upstream)?;
+    req.write(&mut upstream)?;
+    let mut upstream_reader = BufReader::new(upstream);
+    let Some(mut resp) = Message::read(&mut upstream_reader, true)? else {
+        return Ok(());
+    };
+    if op == "ecr:GetAuthorizationToken"
+        && resp.start.contains(" 200")
+        && let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(&resp.body)
+    {
+        if let Some(items) = json["authorizationData"].as_array_mut() {
+            for item in items {
+                item["expiresAt"] = serde_json::json!(now() + ttl);
+            }
+        }
+        resp.body = json.to_string().into_bytes();
+    }
+    resp.write(&mut out)
+}
