@@ -13,6 +13,7 @@
 
 #![allow(dead_code)] // each test binary uses its own part of the support
 
+pub mod docker;
 pub mod proxy;
 
 use std::io::{Read, Write};

@@ -1,0 +1,103 @@
+//! End to end, as the user lives it: the real `docker` CLI, a real Docker engine,
+//! a real registry with basic auth, and moto with IAM enforcement behind the
+//! counting proxy. `credHelpers` names the helper; there is no `docker login`.
+
+mod support;
+
+use support::docker::{DockerClient, Engine, Registry};
+use support::*;
+
+#[test]
+fn docker_push_to_test_repos_just_works_through_the_role() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let ecr = Registry::start(Some(("AWS", PASSWORD)));
+    let other = Registry::start(None);
+    let ecr_host = format!("{REGISTRY}:{}", ecr.port);
+    let other_host = format!("registry.example.test:{}", other.port);
+    let engine = Engine::start(
+        &[REGISTRY, "registry.example.test"],
+        &[ecr_host.clone(), other_host.clone()],
+    );
+
+    // The user's machine: ~/.aws as in the user story, the registry mapped to the role profile.
+    let sandbox = Sandbox::new(&proxy.endpoint);
+    let settings = sandbox.settings_file();
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    std::fs::write(
+        &settings,
+        format!(r#"{{"registries": {{"{REGISTRY}": {{"profile": "{ROLE_PROFILE}"}}}}}}"#),
+    )
+    .unwrap();
+    let mut docker = DockerClient::new(
+        &engine,
+        &[
+            (ecr_host.clone(), "ecr-role"),
+            (other_host.clone(), "ecr-role"),
+        ],
+    );
+    docker.env = vec![
+        ("HOME".into(), sandbox.home.path().display().to_string()),
+        ("AWS_ENDPOINT_URL".into(), proxy.endpoint.clone()),
+    ];
+
+    // 1. docker push, no docker login.
+    let image = format!("{ecr_host}/test-repos:first");
+    docker.import_image(&image, "first");
+    let out = docker.run(&["push", &image], &[]);
+    assert!(
+        out.status.success(),
+        "docker push failed:\nstdout: {}\nstderr: {}\nproxy: {:?}",
+        stdout(&out),
+        stderr(&out),
+        proxy.counts()
+    );
+    assert!(
+        ecr.tags("test-repos").contains(&"first".to_string()),
+        "the registry has the tag"
+    );
+    assert_eq!(proxy.count("sts:AssumeRole"), 1);
+    assert_eq!(proxy.count("ecr:GetAuthorizationToken"), 1);
+
+    // 2. A second push is served from the cache: nothing reaches the emulator.
+    let calls = proxy.total();
+    let image2 = format!("{ecr_host}/test-repos:second");
+    docker.import_image(&image2, "second");
+    let out = docker.run(&["push", &image2], &[]);
+    assert!(out.status.success(), "second push failed: {}", stderr(&out));
+    assert!(ecr.tags("test-repos").contains(&"second".to_string()));
+    assert_eq!(
+        proxy.total(),
+        calls,
+        "the second push made AWS calls: {:?}",
+        proxy.counts()
+    );
+
+    // 3. A registry that is not ECR, mapped to us too: docker goes anonymous, we stay quiet.
+    let anon = format!("{other_host}/library/hello:anon");
+    docker.import_image(&anon, "anon");
+    let out = docker.run(&["push", &anon], &[]);
+    assert!(
+        out.status.success(),
+        "anonymous push failed: {}",
+        stderr(&out)
+    );
+    assert!(other.tags("library/hello").contains(&"anon".to_string()));
+    let said = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        !said.contains("docker-credential-ecr-role"),
+        "the helper spoke about a foreign registry: {said}"
+    );
+    assert_eq!(proxy.total(), calls);
+
+    // 4. The user's own profile (no role): the push fails, and docker shows our reason.
+    let denied = format!("{ecr_host}/test-repos:denied");
+    docker.import_image(&denied, "denied");
+    let out = docker.run(&["push", &denied], &[("ECR_ROLE_PROFILE", "default")]);
+    assert!(!out.status.success(), "a push without the role must fail");
+    let said = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        said.contains("user-for-switch may not call ecr:GetAuthorizationToken (AccessDenied)"),
+        "docker's output lacks the helper's reason:\n{said}"
+    );
+    assert!(!ecr.tags("test-repos").contains(&"denied".to_string()));
+}
