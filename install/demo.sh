@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# The whole mission in one command, without an AWS account: a local AWS emulator
+# (moto) with the user story's least-privilege IAM setup and enforcement on, a
+# local registry that accepts the emulator's ECR password, a private Docker
+# engine, and then a plain `docker push` to test-repos with no `docker login`.
+#
+# Everything runs in a temporary directory, on free ports, on a private socket;
+# the machine's own ~/.docker, ~/.aws and /etc/hosts are not touched, and
+# everything started is stopped on exit. Run as root on Debian (dockerd needs it).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+venv=${ECR_ROLE_TEST_VENV:-$repo/.venv}
+host=123456789012.dkr.ecr.ap-northeast-1.amazonaws.com
+password=123456789012-auth-token
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+step "Installing what the demo needs (install/test-deps.sh)"
+"$repo/install/test-deps.sh"
+
+step "Building the helper (cargo build --release)"
+cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
+helper="$repo/target/release/docker-credential-ecr-role"
+
+work=$(mktemp -d /tmp/ecr-role-demo.XXXXXX)
+pids=()
+dockerd_pid=
+cleanup() {
+  set +e
+  if [ -n "$dockerd_pid" ]; then
+    kill -TERM "$dockerd_pid" 2>/dev/null
+    for _ in $(seq 100); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$dockerd_pid" 2>/dev/null
+  fi
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { "$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 300); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "demo: $2 did not start" >&2; exit 1
+}
+
+step "Starting the AWS emulator (moto) with the user story's IAM setup, enforcement on"
+moto_port=$(free_port)
+"$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$work/moto.log" 2>&1 &
+pids+=($!)
+wait_port "$moto_port" "moto server"
+endpoint="http://127.0.0.1:$moto_port"
+keys=$("$venv/bin/python" "$repo/tests/support/seed.py" "$endpoint")
+key_id=$("$venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["access_key_id"])' <<<"$keys")
+secret=$("$venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["secret_access_key"])' <<<"$keys")
+echo "IAM user user-for-switch (may only sts:AssumeRole into ECRLoginAndPushRole), role ECRLoginAndPushRole (may push to test-repos), repository test-repos"
+
+step "The user's ~/.aws, as in the user story (in a temporary HOME)"
+export HOME="$work/home" AWS_ENDPOINT_URL="$endpoint"
+mkdir -p "$HOME/.aws"
+printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$key_id" "$secret" >"$HOME/.aws/credentials"
+chmod 600 "$HOME/.aws/credentials"
+cat >"$HOME/.aws/config" <<'EOF'
+[default]
+region = ap-northeast-1
+
+[profile ECRLoginAndPushRoleProfile]
+role_arn = arn:aws:iam::123456789012:role/ECRLoginAndPushRole
+source_profile = default
+EOF
+cat "$HOME/.aws/config"
+
+step "Who am I? (aws sts get-caller-identity), before and after the switch"
+"$venv/bin/aws" sts get-caller-identity --output json
+"$venv/bin/aws" sts get-caller-identity --profile ECRLoginAndPushRoleProfile --region ap-northeast-1 --output json
+
+step "Starting a registry that accepts AWS / the emulator's ECR password"
+reg_port=$(free_port)
+htpasswd -Bbn AWS "$password" >"$work/htpasswd"
+cat >"$work/registry.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $work/registry
+http:
+  addr: 127.0.0.1:$reg_port
+auth:
+  htpasswd:
+    realm: demo
+    path: $work/htpasswd
+EOF
+docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+pids+=($!)
+wait_port "$reg_port" "docker-registry"
+registry="$host:$reg_port"
+
+step "Starting a private Docker engine that resolves $host to 127.0.0.1"
+(cat /etc/hosts; echo "127.0.0.1 $host") >"$work/hosts"
+unshare -m sh -c "mount --bind '$work/hosts' /etc/hosts && exec dockerd \
+  --data-root '$work/docker-data' --exec-root '$work/docker-exec' --pidfile '$work/docker.pid' \
+  --host 'unix://$work/docker.sock' --iptables=false --ip-masq=false --bridge=none \
+  --insecure-registry '$registry'" >"$work/dockerd.log" 2>&1 &
+dockerd_pid=$!
+export DOCKER_HOST="unix://$work/docker.sock"
+for _ in $(seq 300); do docker version >/dev/null 2>&1 && break; sleep 0.2; done
+docker version --format 'engine {{.Server.Version}}, CLI {{.Client.Version}}'
+
+step "Wiring docker to the helper: credHelpers in a temporary DOCKER_CONFIG, the registry mapped to the role profile"
+export DOCKER_CONFIG="$work/docker-config" PATH="$(dirname "$helper"):$PATH"
+mkdir -p "$DOCKER_CONFIG"
+printf '{"credHelpers": {"%s": "ecr-role"}}\n' "$registry" >"$DOCKER_CONFIG/config.json"
+mkdir -p "$HOME/.config/docker-credential-ecr-role"
+printf '{"registries": {"%s": {"profile": "ECRLoginAndPushRoleProfile"}}}\n' "$host" \
+  >"$HOME/.config/docker-credential-ecr-role/config.json"
+echo "$DOCKER_CONFIG/config.json:"; cat "$DOCKER_CONFIG/config.json"
+
+step "docker push $registry/test-repos:latest (no docker login)"
+echo "hello from docker-credential-ecr-role" >"$work/hello.txt"
+tar cf "$work/image.tar" -C "$work" hello.txt
+docker import "$work/image.tar" "$registry/test-repos:latest" >/dev/null
+docker push "$registry/test-repos:latest"
+
+step "The registry's tag list for test-repos"
+"$venv/bin/python" - "$reg_port" "$password" <<'EOF'
+import base64, sys, urllib.request
+req = urllib.request.Request(f"http://127.0.0.1:{sys.argv[1]}/v2/test-repos/tags/list")
+req.add_header("Authorization", "Basic " + base64.b64encode(f"AWS:{sys.argv[2]}".encode()).decode())
+print(urllib.request.urlopen(req).read().decode())
+EOF
+
+step "And with the user's own profile (no role), the push is refused, with the reason"
+docker import "$work/image.tar" "$registry/test-repos:denied" >/dev/null
+if ECR_ROLE_PROFILE=default docker push "$registry/test-repos:denied"; then
+  echo "demo: the push without the role should have failed" >&2; exit 1
+fi
+
+step "Done: the push went through the role with no docker login; cleaning up"
