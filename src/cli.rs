@@ -1,7 +1,9 @@
 //! The command line: docker's protocol verbs (`get`, `store`, `erase`, `list`,
 //! `version`), as clap subcommands, with `--help` and `--version` / `-v`.
 
-use clap::{ArgAction, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+use crate::commands::policy::Document;
 
 /// Docker credential helper for Amazon ECR that switches role through your AWS profile.
 ///
@@ -42,4 +44,78 @@ pub enum Command {
     List,
     /// Print the version
     Version,
+    /// Wire docker and the helper to a registry (and create the role profile if asked)
+    ///
+    /// Writes the credHelpers entry in docker's config.json ($DOCKER_CONFIG), the
+    /// registry -> profile mapping in the helper's settings, and with --role-arn or
+    /// --role-name the profile in ~/.aws/config ($AWS_CONFIG_FILE). Keeps every other
+    /// key and comment, writes atomically with a .bak of each changed file, and
+    /// changes nothing when run again.
+    Setup(SetupArgs),
+    /// Check every link from docker to the ECR token, with the fix for a broken one
+    Doctor {
+        /// The registry to check (default: the first one docker's config maps to this helper)
+        registry: Option<String>,
+        /// Print the report as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print least-privilege IAM policies for the switch-role setup, as JSON
+    Policy(PolicyArgs),
+}
+
+/// `setup`'s options.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["registry", "account"])))]
+pub struct SetupArgs {
+    /// The registry host, e.g. 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com
+    #[arg(long)]
+    pub registry: Option<String>,
+    /// The registry's account id (with --region, instead of --registry)
+    #[arg(long, requires = "region")]
+    pub account: Option<String>,
+    /// The registry's region (with --account)
+    #[arg(long, requires = "account")]
+    pub region: Option<String>,
+    /// The AWS profile that serves the registry, e.g. ECRLoginAndPushRoleProfile
+    #[arg(long)]
+    pub profile: String,
+    /// Create the profile in ~/.aws/config, switching into this role
+    #[arg(long, conflicts_with = "role_name")]
+    pub role_arn: Option<String>,
+    /// Like --role-arn, for a role in the registry's account
+    #[arg(long)]
+    pub role_name: Option<String>,
+    /// The profile with your keys, the role is assumed with (for a created profile)
+    #[arg(long, default_value = "default")]
+    pub source_profile: String,
+    /// Show the exact change; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `policy`'s options.
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// The AWS account id
+    #[arg(long)]
+    pub account: String,
+    /// The repositories' region
+    #[arg(long)]
+    pub region: String,
+    /// A repository the role may use (repeat for more)
+    #[arg(long = "repository", required = true)]
+    pub repositories: Vec<String>,
+    /// The IAM user who switches into the role
+    #[arg(long)]
+    pub user: String,
+    /// The role's name
+    #[arg(long)]
+    pub role_name: String,
+    /// Pull only: no push actions
+    #[arg(long)]
+    pub pull_only: bool,
+    /// Print only one document (for aws iam ... --policy-document file://...)
+    #[arg(long, value_enum)]
+    pub only: Option<Document>,
 }

@@ -4,8 +4,10 @@
 mod aws;
 mod cache;
 mod cli;
+mod commands;
 mod config;
 mod error;
+mod files;
 mod helper;
 mod identity;
 mod profile_file;
@@ -23,13 +25,31 @@ use error::Error;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli.command) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => report(&err),
+    match cli.command {
+        Command::Setup(args) => {
+            user_command(commands::setup::run(&args.into(), &mut std::io::stdout()).map(|_| true))
+        }
+        Command::Doctor { registry, json } => user_command(commands::doctor::run(
+            registry.as_deref(),
+            json,
+            &mut std::io::stdout(),
+        )),
+        Command::Policy(args) => {
+            let request = commands::policy::PolicyRequest::from(&args);
+            user_command(request.validate().map(|()| {
+                print!("{}", request.render(args.only));
+                true
+            }))
+        }
+        protocol => match run_protocol(protocol) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => report(&err),
+        },
     }
 }
 
-fn run(command: Command) -> Result<(), Error> {
+/// The verbs docker calls.
+fn run_protocol(command: Command) -> Result<(), Error> {
     let stdin = std::io::stdin().lock();
     let mut stdout = std::io::stdout().lock();
     match command {
@@ -39,6 +59,22 @@ fn run(command: Command) -> Result<(), Error> {
         Command::List => helper::list(&mut stdout),
         Command::Version => writeln!(stdout, "{} {}", error::PROGRAM, env!("CARGO_PKG_VERSION"))
             .map_err(Error::Output),
+        Command::Setup(_) | Command::Doctor { .. } | Command::Policy(_) => {
+            unreachable!("user commands are dispatched in main")
+        }
+    }
+}
+
+/// A command run by a person: its error goes to stderr as one line; `Ok(false)` (a
+/// failed check) exits 1 too.
+fn user_command<E: std::fmt::Display>(result: Result<bool, E>) -> ExitCode {
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(err) => {
+            let _ = writeln!(std::io::stderr(), "{}: {err}", error::PROGRAM);
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -366,3 +366,38 @@ fn version_and_help() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("unrecognized subcommand 'frobnicate'"));
 }
+
+#[test]
+fn a_source_profile_that_switches_role_itself_is_followed() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = Sandbox::new(&proxy.endpoint);
+    let config = sandbox.home.path().join(".aws/config");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(
+        "\n[profile chained]\nrole_arn = arn:aws:iam::123456789012:role/OtherRole\nsource_profile = ECRLoginAndPushRoleProfile\n\
+         \n[profile loop-a]\nrole_arn = arn:aws:iam::123456789012:role/OtherRole\nsource_profile = loop-b\n\
+         \n[profile loop-b]\nrole_arn = arn:aws:iam::123456789012:role/OtherRole\nsource_profile = loop-a\n",
+    );
+    std::fs::write(&config, text).unwrap();
+
+    // The first hop (user → ECRLoginAndPushRole) succeeds; the second is made as that
+    // role, which has no sts:AssumeRole permission, and the message says so.
+    let out = sandbox.get(REGISTRY, &[("ECR_ROLE_PROFILE", "chained")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out)
+            .contains("role ECRLoginAndPushRole may not assume role OtherRole (AccessDenied)"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(proxy.count("sts:AssumeRole"), 2);
+
+    let out = sandbox.get(REGISTRY, &[("ECR_ROLE_PROFILE", "loop-a")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("source_profile loops (loop-a -> loop-b -> loop-a)"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(proxy.count("sts:AssumeRole"), 2, "a loop makes no call");
+}

@@ -21,11 +21,7 @@ pub async fn assume(
     profiles: &Profiles,
     sdk: &SdkConfig,
 ) -> Result<Credentials, AwsError> {
-    let mut config = aws_sdk_sts::config::Builder::from(sdk).credentials_provider(source);
-    if let Some(region) = profiles.value(profile, "region") {
-        config = config.region(Region::new(region.to_string()));
-    }
-    let client = Client::from_conf(config.build());
+    let client = sts_client(sdk, source, profiles.value(profile, "region"));
 
     let mut request = client
         .assume_role()
@@ -85,11 +81,30 @@ pub async fn assume(
     ))
 }
 
+/// An STS client calling with `creds`, in `region` if given (else the SDK config's).
+pub fn sts_client(sdk: &SdkConfig, creds: Credentials, region: Option<&str>) -> Client {
+    let mut config = aws_sdk_sts::config::Builder::from(sdk).credentials_provider(creds);
+    if let Some(region) = region {
+        config = config.region(Region::new(region.to_string()));
+    }
+    Client::from_conf(config.build())
+}
+
 /// Who the client's credentials belong to, if STS will say.
 pub async fn caller(client: &Client) -> Principal {
+    caller_arn(client)
+        .await
+        .map_or(Principal(None), |arn| Principal::from_arn(&arn))
+}
+
+/// The ARN of the client's caller (sts:GetCallerIdentity, which no policy can deny).
+pub async fn caller_arn(client: &Client) -> Result<String, AwsError> {
     match client.get_caller_identity().send().await {
-        Ok(out) => out.arn().map_or(Principal(None), Principal::from_arn),
-        Err(_) => Principal(None),
+        Ok(out) => Ok(out.arn().unwrap_or("").to_string()),
+        Err(err) => Err(AwsError::Call {
+            operation: "sts:GetCallerIdentity",
+            failure: CallFailure::from_sdk(&err),
+        }),
     }
 }
 

@@ -14,7 +14,6 @@ use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::imds::credentials::ImdsCredentialsProvider;
 use aws_config::profile::ProfileFileCredentialsProvider;
 use aws_sdk_sts::config::{Credentials, ProvideCredentials};
-use aws_sdk_sts::error::DisplayErrorContext;
 
 use super::AwsError;
 use super::assume_role;
@@ -30,66 +29,81 @@ pub async fn for_profile(
     profiles: &Profiles,
     sdk: &SdkConfig,
 ) -> Result<Credentials, AwsError> {
-    resolve(profile, profiles, sdk, &mut Vec::new()).await
+    match profiles.role_arn(profile) {
+        Some(role_arn) => {
+            let source = source_for(profile, profiles, sdk).await?;
+            assume_role::assume(profile, role_arn, source, profiles, sdk).await
+        }
+        None => {
+            if profile != "default" && profiles.get(profile).is_none() {
+                return Err(not_found(profile, profiles));
+            }
+            let region = sdk
+                .region()
+                .cloned()
+                .unwrap_or_else(|| aws_sdk_sts::config::Region::new("us-east-1"));
+            let chain = DefaultCredentialsChain::builder()
+                .profile_name(profile)
+                .region(region)
+                .imds_client(imds_client())
+                .build()
+                .await;
+            provide(profile, chain).await
+        }
+    }
 }
 
-async fn resolve(
+/// The credentials a role profile's role is assumed with: its `source_profile`'s
+/// (switching role again where that profile has a `role_arn`) or its `credential_source`.
+pub async fn source_for(
+    profile: &str,
+    profiles: &Profiles,
+    sdk: &SdkConfig,
+) -> Result<Credentials, AwsError> {
+    source(profile, profiles, sdk, &mut vec![profile.to_string()]).await
+}
+
+async fn source(
     profile: &str,
     profiles: &Profiles,
     sdk: &SdkConfig,
     chain: &mut Vec<String>,
 ) -> Result<Credentials, AwsError> {
-    if chain.iter().any(|p| p == profile) {
-        chain.push(profile.to_string());
-        return Err(AwsError::ProfileLoop {
-            profile: chain[0].clone(),
-            chain: chain.join(" -> "),
-        });
-    }
-    chain.push(profile.to_string());
-    let top = chain.len() == 1;
-
-    let Some(role_arn) = profiles.role_arn(profile) else {
-        return if top {
-            if profile != "default" && profiles.get(profile).is_none() {
-                return Err(not_found(profile, profiles));
-            }
-            let chain = DefaultCredentialsChain::builder()
-                .profile_name(profile)
-                .region(
-                    sdk.region()
-                        .cloned()
-                        .unwrap_or_else(|| aws_sdk_sts::config::Region::new("us-east-1")),
-                )
-                .imds_client(imds_client())
-                .build()
-                .await;
-            provide(profile, chain).await
-        } else {
-            if profiles.get(profile).is_none() {
-                return Err(not_found(profile, profiles));
-            }
-            let provider = ProfileFileCredentialsProvider::builder()
-                .profile_name(profile)
-                .build();
-            provide(profile, provider).await
-        };
-    };
-
-    let source = match (
+    match (
         profiles.value(profile, "source_profile"),
         profiles.value(profile, "credential_source"),
     ) {
-        (Some(source), _) if source == profile => static_keys(profile, profiles)?,
-        (Some(source), _) => Box::pin(resolve(source, profiles, sdk, chain)).await?,
-        (None, Some(named)) => named_source(profile, named).await?,
-        (None, None) => {
-            return Err(AwsError::NoRoleSource {
-                profile: profile.to_string(),
-            });
+        (Some(source_profile), _) if source_profile == profile => static_keys(profile, profiles),
+        (Some(source_profile), _) => {
+            let looped = chain.iter().any(|p| p == source_profile);
+            chain.push(source_profile.to_string());
+            if looped {
+                return Err(AwsError::ProfileLoop {
+                    profile: chain[0].clone(),
+                    chain: chain.join(" -> "),
+                });
+            }
+            if profiles.get(source_profile).is_none() {
+                return Err(not_found(source_profile, profiles));
+            }
+            match profiles.role_arn(source_profile) {
+                Some(role_arn) => {
+                    let creds = Box::pin(source(source_profile, profiles, sdk, chain)).await?;
+                    assume_role::assume(source_profile, role_arn, creds, profiles, sdk).await
+                }
+                None => {
+                    let provider = ProfileFileCredentialsProvider::builder()
+                        .profile_name(source_profile)
+                        .build();
+                    provide(source_profile, provider).await
+                }
+            }
         }
-    };
-    assume_role::assume(profile, role_arn, source, profiles, sdk).await
+        (None, Some(named)) => named_source(profile, named).await,
+        (None, None) => Err(AwsError::NoRoleSource {
+            profile: profile.to_string(),
+        }),
+    }
 }
 
 /// A profile that names itself as `source_profile` uses its own static keys.
@@ -151,7 +165,7 @@ async fn provide(
         .await
         .map_err(|e| AwsError::NoCredentials {
             profile: profile.to_string(),
-            detail: credentials_hint(profile, &DisplayErrorContext(&e).to_string()),
+            detail: credentials_hint(profile, &format!("{e}: {}", super::error::causes(&e))),
         })
 }
 
@@ -162,9 +176,15 @@ fn credentials_hint(profile: &str, detail: &str) -> String {
         format!(
             "the SSO session has expired or is missing: run `aws sso login --profile {profile}`"
         )
-    } else if lower.contains("no credentials")
-        || lower.contains("could not find")
-        || lower.contains("not loaded")
+    } else if [
+        "no credentials",
+        "could not find",
+        "not loaded",
+        "not enabled",
+        "did not contain credential",
+    ]
+    .iter()
+    .any(|s| lower.contains(s))
     {
         format!(
             "no keys found (environment, ~/.aws/credentials, SSO, credential_process, instance role): run `aws configure --profile {profile}`"

@@ -121,11 +121,7 @@ async fn denied_or_failed(
             code,
         };
     }
-    let sts = aws_sdk_sts::Client::from_conf(
-        aws_sdk_sts::config::Builder::from(sdk)
-            .credentials_provider(creds.clone())
-            .build(),
-    );
+    let sts = super::assume_role::sts_client(sdk, creds.clone(), None);
     let principal: Principal = super::assume_role::caller(&sts).await;
     AwsError::TokenDeniedNoRole {
         principal,

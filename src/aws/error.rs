@@ -214,7 +214,7 @@ impl RawResponse for aws_sdk_sts::config::http::HttpResponse {
 }
 
 /// The error's causes, each once, joined by ": " (the SDK's own rendering adds Debug dumps).
-fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+pub fn causes(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = err.source();
     while let Some(cause) = next {

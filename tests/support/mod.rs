@@ -112,42 +112,83 @@ pub struct Moto {
 pub fn moto() -> &'static Moto {
     static MOTO: OnceLock<Moto> = OnceLock::new();
     MOTO.get_or_init(|| {
-        let venv_dir = venv();
-        let port = free_port();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let child = spawn_dying_with_parent(
-                Command::new(venv_dir.join("bin/moto_server"))
-                    .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null()),
-            );
-            tx.send(child.id()).unwrap();
-            let mut child = child;
+            let (port, mut child) = spawn_moto();
+            tx.send(port).unwrap();
             let _ = child.wait();
         });
-        rx.recv().expect("moto started");
-        let addr = format!("127.0.0.1:{port}");
-        wait_for_port(&addr, "moto server", Duration::from_secs(30));
-        let endpoint = format!("http://{addr}");
-        let out = Command::new(venv().join("bin/python"))
-            .arg(repo_root().join("tests/support/seed.py"))
-            .arg(&endpoint)
-            .output()
-            .expect("run seed.py");
-        assert!(
-            out.status.success(),
-            "seed.py failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let keys: serde_json::Value =
-            serde_json::from_slice(&out.stdout).expect("seed.py prints JSON");
-        Moto {
-            endpoint,
-            access_key_id: keys["access_key_id"].as_str().unwrap().to_string(),
-            secret_access_key: keys["secret_access_key"].as_str().unwrap().to_string(),
-        }
+        let port = rx.recv().expect("moto started");
+        seeded(port, &[])
     })
+}
+
+/// A moto server of one test's own, seeded with `seed_args` (e.g. policy files);
+/// stopped when dropped.
+pub struct OwnedMoto {
+    /// The server and the user's keys.
+    pub moto: Moto,
+    child: Child,
+}
+
+impl OwnedMoto {
+    /// Starts and seeds a server.
+    pub fn start(seed_args: &[&str]) -> OwnedMoto {
+        let (port, child) = spawn_moto();
+        let mut owned = OwnedMoto {
+            moto: Moto {
+                endpoint: String::new(),
+                access_key_id: String::new(),
+                secret_access_key: String::new(),
+            },
+            child,
+        };
+        owned.moto = seeded(port, seed_args);
+        owned
+    }
+}
+
+impl Drop for OwnedMoto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn_moto() -> (u16, Child) {
+    let venv = venv();
+    let port = free_port();
+    let child = spawn_dying_with_parent(
+        Command::new(venv.join("bin/moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    (port, child)
+}
+
+/// Waits for the server on `port`, builds the user story's setup in it and turns enforcement on.
+fn seeded(port: u16, seed_args: &[&str]) -> Moto {
+    let addr = format!("127.0.0.1:{port}");
+    wait_for_port(&addr, "moto server", Duration::from_secs(30));
+    let endpoint = format!("http://{addr}");
+    let out = Command::new(venv().join("bin/python"))
+        .arg(repo_root().join("tests/support/seed.py"))
+        .arg(&endpoint)
+        .args(seed_args)
+        .output()
+        .expect("run seed.py");
+    assert!(
+        out.status.success(),
+        "seed.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let keys: serde_json::Value = serde_json::from_slice(&out.stdout).expect("seed.py prints JSON");
+    Moto {
+        endpoint,
+        access_key_id: keys["access_key_id"].as_str().unwrap().to_string(),
+        secret_access_key: keys["secret_access_key"].as_str().unwrap().to_string(),
+    }
 }
 
 /// Spawns a child that gets SIGKILL when the spawning thread ends.
@@ -222,7 +263,11 @@ source_profile = default
 impl Sandbox {
     /// A sandbox whose helper talks to `endpoint` (moto, or a proxy in front of it).
     pub fn new(endpoint: &str) -> Sandbox {
-        let moto = moto();
+        Sandbox::with_keys(endpoint, moto())
+    }
+
+    /// A sandbox with the user keys of a given moto server.
+    pub fn with_keys(endpoint: &str, moto: &Moto) -> Sandbox {
         let home = TempDir::new("home");
         let aws = home.path().join(".aws");
         std::fs::create_dir_all(&aws).unwrap();

@@ -1,0 +1,347 @@
+//! `doctor [REGISTRY]`: checks each link of the chain a `docker push` goes
+//! through and says which one is broken and how to fix it: docker's wiring, the
+//! helper on PATH, which profile and why, the source credentials (never shown),
+//! who they are, the role switch, who the role is, the ECR token, the cache.
+//! The exit status says whether every check passed; `--json` is for scripts.
+
+use std::io::Write;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::setup::{docker_config_path, helper_suffix, on_path};
+use crate::aws::{self, AwsError, assume_role, credentials, ecr};
+use crate::cache::{Cache, CacheKey, now_secs};
+use crate::config::{self, Settings};
+use crate::files::read_optional;
+use crate::identity::{self, Identity};
+use crate::profile_file::{Profiles, tilde};
+use crate::registry::{Registry, host_of};
+
+/// One link of the chain.
+#[derive(Debug, Serialize)]
+pub struct Check {
+    /// What was checked.
+    pub name: &'static str,
+    /// `ok`, `fail` or `info`.
+    pub status: &'static str,
+    /// What was found (never a secret).
+    pub detail: String,
+    /// What to do, for a failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+impl Check {
+    fn ok(name: &'static str, detail: impl Into<String>) -> Check {
+        Check {
+            name,
+            status: "ok",
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+    fn fail(name: &'static str, detail: impl Into<String>, fix: Option<String>) -> Check {
+        Check {
+            name,
+            status: "fail",
+            detail: detail.into(),
+            fix,
+        }
+    }
+    fn info(name: &'static str, detail: impl Into<String>) -> Check {
+        Check {
+            name,
+            status: "info",
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+}
+
+/// Why doctor could not even start.
+#[derive(Debug, thiserror::Error)]
+pub enum DoctorError {
+    #[error(
+        "no registry to check: give one (doctor 123456789012.dkr.ecr.REGION.amazonaws.com), or run setup first"
+    )]
+    NoRegistry,
+    #[error("{0} is not an ECR registry host")]
+    NotEcr(String),
+    #[error("{0}")]
+    Config(#[from] config::ConfigError),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(String),
+}
+
+/// Runs the checks and prints the report; `Ok(true)` if all passed.
+pub fn run(registry: Option<&str>, json: bool, out: &mut impl Write) -> Result<bool, DoctorError> {
+    let settings = Settings::load()?;
+    let docker_config = docker_config_path();
+    let docker_doc: Option<Value> = read_optional(&docker_config)
+        .ok()
+        .flatten()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let suffix = helper_suffix();
+    let server = match registry {
+        Some(r) => r.to_string(),
+        None => first_wired_registry(docker_doc.as_ref(), &suffix, &settings)
+            .ok_or(DoctorError::NoRegistry)?,
+    };
+    let registry = Registry::parse(&server).ok_or_else(|| DoctorError::NotEcr(server.clone()))?;
+    let profiles = Profiles::load();
+    let identity = identity::resolve(&registry, &settings, &profiles, config::env_nonempty);
+
+    let mut checks = vec![
+        wiring_check(
+            docker_doc.as_ref(),
+            &docker_config,
+            &registry,
+            &suffix,
+            &identity.profile,
+        ),
+        match on_path(&suffix) {
+            Some(path) => Check::ok("helper on PATH", tilde(&path)),
+            None => Check::fail(
+                "helper on PATH",
+                format!("docker-credential-{suffix} is not on PATH; docker will not find it"),
+                Some("install it with install/install.sh, or add its directory to PATH".into()),
+            ),
+        },
+        profile_check(&identity, &profiles),
+    ];
+    if checks.last().is_some_and(|c| c.status != "fail") {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| DoctorError::Runtime(e.to_string()))?;
+        runtime.block_on(aws_checks(&registry, &identity, &profiles, &mut checks));
+    }
+    checks.push(cache_check(&registry, &identity));
+
+    let all_ok = checks.iter().all(|c| c.status != "fail");
+    let text = if json {
+        serde_json::to_string_pretty(&serde_json::json!({
+            "registry": registry.host,
+            "ok": all_ok,
+            "checks": checks,
+        }))
+        .expect("JSON always serialises")
+            + "\n"
+    } else {
+        render(&registry, &checks, all_ok)
+    };
+    let _ = out.write_all(text.as_bytes());
+    Ok(all_ok)
+}
+
+/// The AWS links: source credentials, who they are, the switch, who the role is, the token.
+async fn aws_checks(
+    registry: &Registry,
+    identity: &Identity,
+    profiles: &Profiles,
+    checks: &mut Vec<Check>,
+) {
+    let sdk = aws::load_sdk_config(identity, registry.region()).await;
+    let source = match &identity.role_arn {
+        Some(_) => credentials::source_for(&identity.profile, profiles, &sdk).await,
+        None => credentials::for_profile(&identity.profile, profiles, &sdk).await,
+    };
+    let source = match source {
+        Ok(creds) => {
+            checks.push(Check::ok(
+                "source credentials",
+                format!("found ({})", source_name(identity, profiles)),
+            ));
+            creds
+        }
+        Err(e) => return checks.push(aws_fail("source credentials", e)),
+    };
+    let region = profiles.value(&identity.profile, "region");
+    match assume_role::caller_arn(&assume_role::sts_client(&sdk, source.clone(), region)).await {
+        Ok(arn) => checks.push(Check::ok("caller identity", arn)),
+        Err(e) => return checks.push(aws_fail("caller identity", e)),
+    }
+    let creds = match &identity.role_arn {
+        Some(role_arn) => {
+            match assume_role::assume(&identity.profile, role_arn, source, profiles, &sdk).await {
+                Ok(creds) => {
+                    checks.push(Check::ok("assume role", role_arn.clone()));
+                    match assume_role::caller_arn(&assume_role::sts_client(
+                        &sdk,
+                        creds.clone(),
+                        region,
+                    ))
+                    .await
+                    {
+                        Ok(arn) => checks.push(Check::ok("role identity", arn)),
+                        Err(e) => return checks.push(aws_fail("role identity", e)),
+                    }
+                    creds
+                }
+                Err(e) => return checks.push(aws_fail("assume role", e)),
+            }
+        }
+        None => {
+            checks.push(Check::info(
+                "assume role",
+                "the profile has no role_arn: no switch",
+            ));
+            source
+        }
+    };
+    match ecr::get_token(registry, identity, profiles, &creds, &sdk).await {
+        Ok(token) => {
+            let expiry = token.expires_at.map_or("no expiry given".to_string(), |t| {
+                format!("expires in {}", minutes(t.saturating_sub(now_secs())))
+            });
+            checks.push(Check::ok(
+                "ECR token",
+                format!("ecr:GetAuthorizationToken allowed, {expiry}"),
+            ));
+        }
+        Err(e) => checks.push(aws_fail("ECR token", e)),
+    }
+}
+
+fn aws_fail(name: &'static str, error: AwsError) -> Check {
+    Check::fail(name, error.to_string(), None)
+}
+
+/// Where the source credentials come from, in words (never the keys).
+fn source_name(identity: &Identity, profiles: &Profiles) -> String {
+    if identity.role_arn.is_none() {
+        return format!("profile {} via the SDK's default chain", identity.profile);
+    }
+    match (
+        profiles.value(&identity.profile, "source_profile"),
+        profiles.value(&identity.profile, "credential_source"),
+    ) {
+        (Some(p), _) => format!("source_profile {p}"),
+        (None, Some(s)) => format!("credential_source {s}"),
+        (None, None) => "none".to_string(),
+    }
+}
+
+fn wiring_check(
+    doc: Option<&Value>,
+    path: &std::path::Path,
+    registry: &Registry,
+    suffix: &str,
+    profile: &str,
+) -> Check {
+    let name = "docker config";
+    let helpers = doc
+        .and_then(|d| d.get("credHelpers"))
+        .and_then(Value::as_object);
+    let entry = helpers.and_then(|h| {
+        h.iter()
+            .find(|(k, _)| host_of(k).as_deref() == Some(registry.host.as_str()))
+    });
+    match entry {
+        Some((key, v)) if v.as_str() == Some(suffix) => {
+            Check::ok(name, format!("{} maps {key} to {suffix}", tilde(path)))
+        }
+        Some((key, v)) => Check::fail(
+            name,
+            format!("{} maps {key} to {v}, not {suffix}", tilde(path)),
+            Some(format!(
+                "docker-credential-ecr-role setup --registry {key} --profile {profile}"
+            )),
+        ),
+        None => Check::fail(
+            name,
+            format!(
+                "{} has no credHelpers entry for {}",
+                tilde(path),
+                registry.host
+            ),
+            Some(format!(
+                "docker-credential-ecr-role setup --registry {} --profile {profile}",
+                registry.host
+            )),
+        ),
+    }
+}
+
+fn profile_check(identity: &Identity, profiles: &Profiles) -> Check {
+    let role = identity
+        .role_arn
+        .as_deref()
+        .map_or("no role_arn".to_string(), |r| format!("role {r}"));
+    let detail = format!(
+        "{} (chosen by {}), {role}",
+        identity.profile, identity.chosen_by
+    );
+    if identity.profile != "default" && profiles.get(&identity.profile).is_none() {
+        return Check::fail(
+            "profile",
+            format!("{detail}: not in {}", tilde(&profiles.config_path)),
+            Some(format!(
+                "create it: docker-credential-ecr-role setup --registry REGISTRY --profile {} --role-arn ARN",
+                identity.profile
+            )),
+        );
+    }
+    Check::ok("profile", detail)
+}
+
+fn cache_check(registry: &Registry, identity: &Identity) -> Check {
+    if config::cache_disabled() {
+        return Check::info("cache", "turned off by the environment");
+    }
+    let Ok(dir) = config::cache_dir() else {
+        return Check::info("cache", "no cache directory (no home)");
+    };
+    let now = now_secs();
+    match Cache::new(dir.clone()).lookup(&CacheKey::new(registry, identity)) {
+        Some(token) if token.expires_at > now => Check::info(
+            "cache",
+            format!(
+                "token cached in {}, expires in {}",
+                tilde(&dir),
+                minutes(token.expires_at - now)
+            ),
+        ),
+        _ => Check::info("cache", format!("no valid token cached in {}", tilde(&dir))),
+    }
+}
+
+fn minutes(secs: u64) -> String {
+    format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60)
+}
+
+/// The registry to check when none is given: docker's first credHelpers entry that
+/// names this helper, else the first mapped registry.
+fn first_wired_registry(doc: Option<&Value>, suffix: &str, settings: &Settings) -> Option<String> {
+    let wired = doc
+        .and_then(|d| d.get("credHelpers"))
+        .and_then(Value::as_object)
+        .and_then(|h| {
+            h.iter()
+                .find(|(k, v)| v.as_str() == Some(suffix) && Registry::parse(k).is_some())
+                .map(|(k, _)| k.clone())
+        });
+    wired.or_else(|| settings.registries.keys().next().cloned())
+}
+
+fn render(registry: &Registry, checks: &[Check], all_ok: bool) -> String {
+    let mut out = format!("docker-credential-ecr-role doctor: {}\n", registry.host);
+    for check in checks {
+        let mark = match check.status {
+            "ok" => "ok  ",
+            "fail" => "FAIL",
+            _ => "--  ",
+        };
+        out.push_str(&format!("  {mark}  {:<18}  {}\n", check.name, check.detail));
+        if let Some(fix) = &check.fix {
+            out.push_str(&format!("        {:<18}  fix: {fix}\n", ""));
+        }
+    }
+    out.push_str(if all_ok {
+        "all checks passed\n"
+    } else {
+        "some checks failed\n"
+    });
+    out
+}

@@ -1,0 +1,6 @@
+//! The commands a person runs (docker never calls them): `setup`, `doctor`,
+//! `policy`. Each is built on the modules the protocol path uses.
+
+pub mod doctor;
+pub mod policy;
+pub mod setup;

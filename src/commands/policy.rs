@@ -1,0 +1,248 @@
+//! `policy`: the IAM half of the user story as valid, least-privilege JSON — the
+//! user's switch-role policy, the role's ECR policy (push, or pull only) for the
+//! named repositories, and a trust policy that names the user (tighter than the
+//! account root the original write-up trusts). Ready for
+//! `aws iam create-policy --policy-document file://...`.
+
+use serde_json::{Value, json};
+
+/// Which documents to print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Document {
+    /// The user's policy: sts:AssumeRole on the role, nothing else.
+    Switch,
+    /// The role's policy: ECR on the repositories, and GetAuthorizationToken.
+    Ecr,
+    /// The role's trust policy: only the user may assume it.
+    Trust,
+}
+
+/// What `policy` was asked for.
+#[derive(Debug, Clone)]
+pub struct PolicyRequest {
+    /// The 12-digit account id.
+    pub account: String,
+    /// The repositories' region.
+    pub region: String,
+    /// The repositories the role may use.
+    pub repositories: Vec<String>,
+    /// The IAM user who switches into the role.
+    pub user: String,
+    /// The role's name.
+    pub role_name: String,
+    /// Pull only, no push.
+    pub pull_only: bool,
+}
+
+/// Why no policy was printed.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("--account must be a 12-digit AWS account id, not {0:?}")]
+    Account(String),
+    #[error("--region {0:?} is not an AWS region name (like ap-northeast-1)")]
+    Region(String),
+    #[error("{0:?} is not a valid {1} name")]
+    Name(String, &'static str),
+}
+
+/// The actions that pushing (and pulling) images needs.
+const PUSH_ACTIONS: &[&str] = &[
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:BatchGetImage",
+    "ecr:CompleteLayerUpload",
+    "ecr:UploadLayerPart",
+    "ecr:InitiateLayerUpload",
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:PutImage",
+];
+/// The actions that pulling images needs.
+const PULL_ACTIONS: &[&str] = &[
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:BatchGetImage",
+    "ecr:BatchCheckLayerAvailability",
+];
+
+impl From<&crate::cli::PolicyArgs> for PolicyRequest {
+    fn from(args: &crate::cli::PolicyArgs) -> PolicyRequest {
+        PolicyRequest {
+            account: args.account.clone(),
+            region: args.region.clone(),
+            repositories: args.repositories.clone(),
+            user: args.user.clone(),
+            role_name: args.role_name.clone(),
+            pull_only: args.pull_only,
+        }
+    }
+}
+
+impl PolicyRequest {
+    /// Checks the names, so a typo can't produce a policy that grants something else.
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        if self.account.len() != 12 || !self.account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(PolicyError::Account(self.account.clone()));
+        }
+        let probe = format!("{}.dkr.ecr.{}.amazonaws.com", self.account, self.region);
+        if crate::registry::Registry::parse(&probe).is_none() {
+            return Err(PolicyError::Region(self.region.clone()));
+        }
+        let iam_name = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 64
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+        };
+        if !iam_name(&self.user) {
+            return Err(PolicyError::Name(self.user.clone(), "IAM user"));
+        }
+        if !iam_name(&self.role_name) {
+            return Err(PolicyError::Name(self.role_name.clone(), "IAM role"));
+        }
+        for repo in &self.repositories {
+            let ok = !repo.is_empty()
+                && repo.len() <= 256
+                && repo
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/".contains(c));
+            if !ok {
+                return Err(PolicyError::Name(repo.clone(), "repository"));
+            }
+        }
+        Ok(())
+    }
+
+    fn partition(&self) -> &'static str {
+        if self.region.starts_with("cn-") {
+            "aws-cn"
+        } else if self.region.starts_with("us-gov-") {
+            "aws-us-gov"
+        } else {
+            "aws"
+        }
+    }
+
+    fn role_arn(&self) -> String {
+        format!(
+            "arn:{}:iam::{}:role/{}",
+            self.partition(),
+            self.account,
+            self.role_name
+        )
+    }
+
+    /// One document.
+    pub fn document(&self, which: Document) -> Value {
+        let p = self.partition();
+        match which {
+            Document::Switch => json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Action": "sts:AssumeRole",
+                    "Resource": self.role_arn(),
+                }]
+            }),
+            Document::Ecr => {
+                let (sid, actions) = if self.pull_only {
+                    ("PullFromRepositories", PULL_ACTIONS)
+                } else {
+                    ("PushToRepositories", PUSH_ACTIONS)
+                };
+                let resources: Vec<String> = self
+                    .repositories
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "arn:{p}:ecr:{}:{}:repository/{r}",
+                            self.region, self.account
+                        )
+                    })
+                    .collect();
+                json!({
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources},
+                        {"Sid": "GetAuthorizationToken", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"}
+                    ]
+                })
+            }
+            Document::Trust => json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": {"AWS": format!("arn:{p}:iam::{}:user/{}", self.account, self.user)},
+                    "Action": "sts:AssumeRole",
+                }]
+            }),
+        }
+    }
+
+    /// The text to print: one document, or all three keyed by the names the user story uses.
+    pub fn render(&self, only: Option<Document>) -> String {
+        let value = match only {
+            Some(which) => self.document(which),
+            None => json!({
+                "SwitchRolePolicy": self.document(Document::Switch),
+                "ECRPushAndLoginPolicy": self.document(Document::Ecr),
+                "TrustPolicy": self.document(Document::Trust),
+            }),
+        };
+        serde_json::to_string_pretty(&value).expect("JSON always serialises") + "\n"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> PolicyRequest {
+        PolicyRequest {
+            account: "123456789012".into(),
+            region: "ap-northeast-1".into(),
+            repositories: vec!["test-repos".into()],
+            user: "user-for-switch".into(),
+            role_name: "ECRLoginAndPushRole".into(),
+            pull_only: false,
+        }
+    }
+
+    #[test]
+    fn documents_of_the_user_story() {
+        let r = request();
+        r.validate().unwrap();
+        let ecr = r.document(Document::Ecr);
+        assert_eq!(
+            ecr["Statement"][0]["Resource"][0],
+            "arn:aws:ecr:ap-northeast-1:123456789012:repository/test-repos"
+        );
+        assert_eq!(ecr["Statement"][0]["Action"].as_array().unwrap().len(), 7);
+        assert_eq!(
+            r.document(Document::Switch)["Statement"][0]["Resource"],
+            "arn:aws:iam::123456789012:role/ECRLoginAndPushRole"
+        );
+        assert_eq!(
+            r.document(Document::Trust)["Statement"][0]["Principal"]["AWS"],
+            "arn:aws:iam::123456789012:user/user-for-switch"
+        );
+        let all: Value = serde_json::from_str(&r.render(None)).unwrap();
+        assert_eq!(all.as_object().unwrap().len(), 3);
+        let pull = PolicyRequest {
+            pull_only: true,
+            ..request()
+        };
+        let ecr = pull.document(Document::Ecr);
+        assert!(!ecr.to_string().contains("PutImage"));
+    }
+
+    #[test]
+    fn bad_names_are_refused() {
+        let bad = |f: fn(&mut PolicyRequest)| {
+            let mut r = request();
+            f(&mut r);
+            r.validate().unwrap_err().to_string()
+        };
+        assert!(bad(|r| r.account = "1234".into()).contains("12-digit"));
+        assert!(bad(|r| r.region = "tokyo".into()).contains("region"));
+        assert!(bad(|r| r.user = "a\"b".into()).contains("IAM user"));
+        assert!(bad(|r| r.repositories = vec!["*".into()]).contains("repository"));
+    }
+}

@@ -1,0 +1,420 @@
+//! `setup`: the local half of the user story in one command. It wires docker's
+//! `credHelpers` to the helper, maps the registry to a profile in the helper's
+//! settings and, when asked, creates the role profile in `~/.aws/config`.
+//! Each file keeps every key, section and comment it had; writes are atomic with
+//! a `.bak` of the old content; re-running changes nothing; `--dry-run` shows the
+//! exact change and writes nothing; a file that can't be parsed is left alone.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::config;
+use crate::files::{Applied, Change, read_optional};
+use crate::profile_file::{EditError, Profiles, home_dir, tilde, with_role_profile};
+use crate::registry::{Registry, RegistryKind, host_of};
+
+/// What `setup` was asked to do.
+#[derive(Debug, Clone)]
+pub struct SetupRequest {
+    /// The registry host (`host` or `host:port`), or `None` to build it from account and region.
+    pub registry: Option<String>,
+    /// The account id, with `region`, instead of `registry`.
+    pub account: Option<String>,
+    /// The region, with `account`.
+    pub region: Option<String>,
+    /// The AWS profile that serves the registry.
+    pub profile: String,
+    /// Create the profile switching into this role.
+    pub role_arn: Option<String>,
+    /// Create the profile switching into this role of the registry's account.
+    pub role_name: Option<String>,
+    /// The profile whose keys the role is assumed with.
+    pub source_profile: String,
+    /// Show the change; write nothing.
+    pub dry_run: bool,
+}
+
+impl From<crate::cli::SetupArgs> for SetupRequest {
+    fn from(args: crate::cli::SetupArgs) -> SetupRequest {
+        SetupRequest {
+            registry: args.registry,
+            account: args.account,
+            region: args.region,
+            profile: args.profile,
+            role_arn: args.role_arn,
+            role_name: args.role_name,
+            source_profile: args.source_profile,
+            dry_run: args.dry_run,
+        }
+    }
+}
+
+/// Why `setup` changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("give --registry HOST, or --account ID and --region REGION")]
+    NoRegistry,
+    #[error(
+        "{0} is not an ECR registry host (like 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com)"
+    )]
+    NotEcr(String),
+    #[error(
+        "--role-name needs a private registry (the role's account is the registry's); give --role-arn"
+    )]
+    RoleNameNeedsAccount,
+    #[error(
+        "profile {profile} is not in {config}: add --role-arn ARN (or --role-name NAME) and --source-profile to create it"
+    )]
+    ProfileMissing { profile: String, config: String },
+    #[error(transparent)]
+    AwsConfig(#[from] EditError),
+    #[error("cannot parse {path} as JSON ({detail}); nothing was changed: fix the file first")]
+    Json { path: String, detail: String },
+    #[error("{path}: \"{key}\" is not a JSON object; nothing was changed: fix the file first")]
+    NotObject { path: String, key: String },
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Config(#[from] config::ConfigError),
+}
+
+/// Runs `setup`; reports on `out`. Returns the warnings it printed (for tests and the exit status).
+pub fn run(request: &SetupRequest, out: &mut impl Write) -> Result<Vec<String>, SetupError> {
+    let key = registry_key(request)?;
+    let registry = Registry::parse(&key).ok_or_else(|| SetupError::NotEcr(key.clone()))?;
+    let profiles = Profiles::load();
+
+    let mut changes = Vec::new();
+    let role_arn = match (&request.role_arn, &request.role_name) {
+        (Some(arn), _) => Some(arn.clone()),
+        (None, Some(name)) => Some(role_arn_for(&registry, name)?),
+        (None, None) => None,
+    };
+    if let Some(role_arn) = &role_arn {
+        let path = profiles.config_path.clone();
+        let before = read(&path)?;
+        let after = with_role_profile(
+            before.as_deref().unwrap_or(""),
+            &tilde(&path),
+            &request.profile,
+            role_arn,
+            &request.source_profile,
+        )?;
+        changes.push(Change {
+            path,
+            before,
+            after,
+            new_mode: 0o600,
+        });
+    } else if profiles.get(&request.profile).is_none() {
+        return Err(SetupError::ProfileMissing {
+            profile: request.profile.clone(),
+            config: tilde(&profiles.config_path),
+        });
+    }
+
+    let settings_path = config::settings_path()?;
+    changes.push(json_change(
+        &settings_path,
+        &["registries", &registry.host, "profile"],
+        &request.profile,
+        0o600,
+    )?);
+    let docker_config = docker_config_path();
+    let suffix = helper_suffix();
+    changes.push(json_change(
+        &docker_config,
+        &["credHelpers", &key],
+        &suffix,
+        0o600,
+    )?);
+
+    let mut report = String::new();
+    if request.dry_run {
+        for change in changes.iter().filter(|c| !c.is_noop()) {
+            report.push_str(&change.diff());
+        }
+        if changes.iter().all(Change::is_noop) {
+            report.push_str("nothing to change: already set up\n");
+        } else {
+            report.push_str("(dry run: nothing was written)\n");
+        }
+    } else {
+        for change in &changes {
+            let name = tilde(&change.path);
+            let applied = change.apply().map_err(|source| SetupError::Io {
+                action: "write",
+                path: name.clone(),
+                source,
+            })?;
+            report.push_str(&match applied {
+                Applied::Unchanged => format!("{name}: already set up\n"),
+                Applied::Created => format!("{name}: created\n"),
+                Applied::Updated { backup } => {
+                    format!("{name}: updated (backup in {})\n", tilde(&backup))
+                }
+            });
+        }
+        report.push_str(&format!(
+            "docker push {key}/<repository>:<tag> now gets its credentials through profile {}\n",
+            request.profile
+        ));
+    }
+
+    let warnings = warnings(&docker_config, &key, &suffix);
+    for w in &warnings {
+        report.push_str(&format!("warning: {w}\n"));
+    }
+    let _ = out.write_all(report.as_bytes());
+    Ok(warnings)
+}
+
+/// The registry as docker names it in `credHelpers`: `host` or `host:port`, no scheme or path.
+fn registry_key(request: &SetupRequest) -> Result<String, SetupError> {
+    match (&request.registry, &request.account, &request.region) {
+        (Some(registry), _, _) => {
+            let trimmed = registry.trim();
+            let without_scheme = trimmed
+                .strip_prefix("https://")
+                .or_else(|| trimmed.strip_prefix("http://"))
+                .unwrap_or(trimmed);
+            let authority = without_scheme.split('/').next().unwrap_or("");
+            host_of(authority).ok_or_else(|| SetupError::NotEcr(registry.clone()))?;
+            Ok(authority.to_ascii_lowercase())
+        }
+        (None, Some(account), Some(region)) => {
+            let suffix = if region.starts_with("cn-") {
+                "amazonaws.com.cn"
+            } else {
+                "amazonaws.com"
+            };
+            Ok(format!("{account}.dkr.ecr.{region}.{suffix}"))
+        }
+        _ => Err(SetupError::NoRegistry),
+    }
+}
+
+/// `arn:<partition>:iam::<account>:role/<name>` for the registry's account.
+fn role_arn_for(registry: &Registry, name: &str) -> Result<String, SetupError> {
+    match &registry.kind {
+        RegistryKind::Private {
+            registry_id,
+            partition,
+            ..
+        } => Ok(format!("arn:{partition}:iam::{registry_id}:role/{name}")),
+        RegistryKind::Public => Err(SetupError::RoleNameNeedsAccount),
+    }
+}
+
+/// docker's config.json: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
+pub fn docker_config_path() -> PathBuf {
+    match config::env_nonempty("DOCKER_CONFIG") {
+        Some(dir) => PathBuf::from(dir).join("config.json"),
+        None => home_dir().unwrap_or_default().join(".docker/config.json"),
+    }
+}
+
+/// The name docker knows the helper by: the binary's name after `docker-credential-`.
+pub fn helper_suffix() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .and_then(|n| n.strip_prefix("docker-credential-").map(str::to_string))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "ecr-role".to_string())
+}
+
+/// Where docker would find `docker-credential-<suffix>` on PATH, if anywhere.
+pub fn on_path(suffix: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(format!("docker-credential-{suffix}")))
+        .find(|p| p.is_file())
+}
+
+fn read(path: &Path) -> Result<Option<String>, SetupError> {
+    read_optional(path).map_err(|source| SetupError::Io {
+        action: "read",
+        path: tilde(path),
+        source,
+    })
+}
+
+/// The change that sets `keys` (a path of object keys) to `value` in a JSON file,
+/// keeping every other key in its place. Unchanged text if the value is already there.
+fn json_change(
+    path: &Path,
+    keys: &[&str],
+    value: &str,
+    new_mode: u32,
+) -> Result<Change, SetupError> {
+    let name = tilde(path);
+    let before = read(path)?;
+    let mut doc: Value = match before.as_deref() {
+        Some(text) if !text.trim().is_empty() => {
+            serde_json::from_str(text).map_err(|e| SetupError::Json {
+                path: name.clone(),
+                detail: e.to_string(),
+            })?
+        }
+        _ => Value::Object(Default::default()),
+    };
+    let (last, parents) = keys.split_last().expect("at least one key");
+    let mut node = &mut doc;
+    let mut walked = String::new();
+    for key in parents {
+        walked = if walked.is_empty() {
+            key.to_string()
+        } else {
+            format!("{walked}.{key}")
+        };
+        let object = node.as_object_mut().ok_or_else(|| SetupError::NotObject {
+            path: name.clone(),
+            key: walked.clone(),
+        })?;
+        node = object
+            .entry(key.to_string())
+            .or_insert_with(|| Value::Object(Default::default()));
+    }
+    let object = node.as_object_mut().ok_or_else(|| SetupError::NotObject {
+        path: name.clone(),
+        key: walked,
+    })?;
+    let after = if object.get(*last).and_then(Value::as_str) == Some(value) {
+        before.clone().unwrap_or_default()
+    } else {
+        object.insert(last.to_string(), Value::from(value));
+        to_pretty(&doc)
+    };
+    Ok(Change {
+        path: path.to_path_buf(),
+        before,
+        after,
+        new_mode,
+    })
+}
+
+/// JSON the way docker writes its config: tab-indented, with a final newline.
+fn to_pretty(doc: &Value) -> String {
+    let mut buf = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"\t");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, formatter);
+    serde::Serialize::serialize(doc, &mut ser).expect("a JSON value always serialises");
+    String::from_utf8(buf).expect("JSON is UTF-8") + "\n"
+}
+
+/// What could still stop docker from using the helper for this registry.
+fn warnings(docker_config: &Path, key: &str, suffix: &str) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if on_path(suffix).is_none() {
+        let here = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.parent().map(tilde))
+            .unwrap_or_default();
+        warnings.push(format!(
+            "docker-credential-{suffix} is not on PATH, so docker will not find it: add {here} to PATH (or install it with install/install.sh)"
+        ));
+    }
+    let doc: Option<Value> = read_optional(docker_config)
+        .ok()
+        .flatten()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    if let Some(doc) = doc {
+        if doc
+            .pointer("/auths")
+            .and_then(Value::as_object)
+            .is_some_and(|auths| {
+                auths
+                    .keys()
+                    .any(|k| host_of(k).is_some() && host_of(k) == host_of(key))
+            })
+        {
+            warnings.push(format!(
+                "{} still holds a `docker login` entry for {key} under \"auths\"; credHelpers takes precedence, so it is unused: `docker logout {key}` removes it",
+                tilde(docker_config)
+            ));
+        }
+        if let Some(store) = doc.get("credsStore").and_then(Value::as_str) {
+            warnings.push(format!(
+                "credsStore \"{store}\" stays in use for other registries; for {key}, credHelpers takes precedence"
+            ));
+        }
+    }
+    warnings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_edits_keep_other_keys_in_place() {
+        let dir = std::env::temp_dir().join(format!("ecr-role-setup-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.json");
+        std::fs::write(
+            &path,
+            "{\"auths\": {}, \"credHelpers\": {\"gcr.io\": \"gcloud\"}, \"z\": 1}",
+        )
+        .unwrap();
+        let change = json_change(&path, &["credHelpers", "1.dkr"], "ecr-role", 0o600).unwrap();
+        assert_eq!(
+            change.after,
+            "{\n\t\"auths\": {},\n\t\"credHelpers\": {\n\t\t\"gcr.io\": \"gcloud\",\n\t\t\"1.dkr\": \"ecr-role\"\n\t},\n\t\"z\": 1\n}\n"
+        );
+        std::fs::write(&path, &change.after).unwrap();
+        let again = json_change(&path, &["credHelpers", "1.dkr"], "ecr-role", 0o600).unwrap();
+        assert!(again.is_noop());
+
+        std::fs::write(&path, "{\"credHelpers\": []}").unwrap();
+        let err = json_change(&path, &["credHelpers", "x"], "y", 0o600).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("\"credHelpers\" is not a JSON object"),
+            "{err}"
+        );
+        std::fs::write(&path, "{ oops").unwrap();
+        let err = json_change(&path, &["credHelpers", "x"], "y", 0o600).unwrap_err();
+        assert!(err.to_string().contains("cannot parse"), "{err}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn registry_from_account_and_region() {
+        let request = SetupRequest {
+            registry: None,
+            account: Some("123456789012".into()),
+            region: Some("ap-northeast-1".into()),
+            profile: "p".into(),
+            role_arn: None,
+            role_name: None,
+            source_profile: "default".into(),
+            dry_run: true,
+        };
+        assert_eq!(
+            registry_key(&request).unwrap(),
+            "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com"
+        );
+        let with_port = SetupRequest {
+            registry: Some(
+                "https://123456789012.dkr.ecr.ap-northeast-1.amazonaws.com:5000/v2/".into(),
+            ),
+            ..request
+        };
+        assert_eq!(
+            registry_key(&with_port).unwrap(),
+            "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com:5000"
+        );
+        let registry = Registry::parse("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn").unwrap();
+        assert_eq!(
+            role_arn_for(&registry, "R").unwrap(),
+            "arn:aws-cn:iam::123456789012:role/R"
+        );
+    }
+}

@@ -1,0 +1,226 @@
+//! Changing files that belong to the user (`~/.aws/config`, docker's
+//! `config.json`, the helper's settings) without ever losing them: the change is
+//! computed as text first (so `--dry-run` can show it as a diff), then written to
+//! a temp file beside the target and renamed over it, after a `.bak` copy of the
+//! old content. A symlinked file (dotfile managers) is written through to its
+//! target, not replaced by a regular file.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::profile_file::tilde;
+
+/// A planned change of one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The file as the user names it.
+    pub path: PathBuf,
+    /// Its content now (`None`: it does not exist yet).
+    pub before: Option<String>,
+    /// Its content after the change.
+    pub after: String,
+    /// The permissions a new file gets.
+    pub new_mode: u32,
+}
+
+/// What applying a change did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// Nothing to do: the file already says this.
+    Unchanged,
+    /// A new file was written.
+    Created,
+    /// The file was changed; the old content is in the backup.
+    Updated { backup: PathBuf },
+}
+
+impl Change {
+    /// Whether the change changes nothing.
+    pub fn is_noop(&self) -> bool {
+        self.before.as_deref() == Some(self.after.as_str())
+    }
+
+    /// Writes the change atomically, with a backup of the old content.
+    pub fn apply(&self) -> std::io::Result<Applied> {
+        if self.is_noop() {
+            return Ok(Applied::Unchanged);
+        }
+        let target = fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.clone());
+        let dir = target.parent().unwrap_or(Path::new("."));
+        fs::create_dir_all(dir)?;
+        let mode = fs::metadata(&target)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(self.new_mode);
+        let backup = if self.before.is_some() {
+            let backup = PathBuf::from(format!("{}.bak", target.display()));
+            write_atomically(&backup, self.before.as_deref().unwrap_or(""), mode)?;
+            Some(backup)
+        } else {
+            None
+        };
+        write_atomically(&target, &self.after, mode)?;
+        Ok(match backup {
+            Some(backup) => Applied::Updated { backup },
+            None => Applied::Created,
+        })
+    }
+
+    /// The change as a unified-style diff with two lines of context.
+    pub fn diff(&self) -> String {
+        let before: Vec<&str> = self.before.as_deref().unwrap_or("").lines().collect();
+        let after: Vec<&str> = self.after.lines().collect();
+        let name = tilde(&self.path);
+        let mut out = match &self.before {
+            Some(_) => format!("--- {name}\n+++ {name} (after)\n"),
+            None => format!("--- /dev/null\n+++ {name} (new file)\n"),
+        };
+        let ops = diff_lines(&before, &after);
+        let changed: Vec<bool> = ops.iter().map(|(tag, _)| *tag != ' ').collect();
+        let near_change = |i: usize| {
+            let lo = i.saturating_sub(2);
+            let hi = (i + 2).min(ops.len() - 1);
+            changed[lo..=hi].iter().any(|c| *c)
+        };
+        let mut skipped = false;
+        for (i, (tag, line)) in ops.iter().enumerate() {
+            if near_change(i) {
+                if skipped {
+                    out.push_str("@@\n");
+                    skipped = false;
+                }
+                out.push_str(&format!("{tag}{line}\n"));
+            } else {
+                skipped = true;
+            }
+        }
+        out
+    }
+}
+
+/// Writes `content` to `path` through a temp file in the same directory and a rename.
+pub fn write_atomically(path: &Path, content: &str, mode: u32) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&temp)?;
+        file.write_all(content.as_bytes())?;
+        file.set_permissions(fs::Permissions::from_mode(mode))?;
+        file.sync_all()?;
+        fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+/// A line diff (longest common subsequence): `' '` kept, `'-'` removed, `'+'` added.
+fn diff_lines<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<(char, &'a str)> {
+    let (n, m) = (a.len(), b.len());
+    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < n || j < m {
+        if i < n && j < m && a[i] == b[j] {
+            out.push((' ', a[i]));
+            i += 1;
+            j += 1;
+        } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            out.push(('-', a[i]));
+            i += 1;
+        } else {
+            out.push(('+', b[j]));
+            j += 1;
+        }
+    }
+    out
+}
+
+/// Reads a file that may not exist yet.
+pub fn read_optional(path: &Path) -> std::io::Result<Option<String>> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_shows_only_the_change_with_context() {
+        let change = Change {
+            path: PathBuf::from("/x/config"),
+            before: Some("a\nb\nc\nd\ne\nf\ng\n".into()),
+            after: "a\nb\nc\nd\nE\nf\ng\nh\n".into(),
+            new_mode: 0o600,
+        };
+        assert_eq!(
+            change.diff(),
+            "--- /x/config\n+++ /x/config (after)\n@@\n c\n d\n-e\n+E\n f\n g\n+h\n"
+        );
+    }
+
+    #[test]
+    fn apply_backs_up_keeps_mode_and_follows_symlinks() {
+        let dir = std::env::temp_dir().join(format!("ecr-role-files-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let real = dir.join("real");
+        fs::write(&real, "old\n").unwrap();
+        fs::set_permissions(&real, fs::Permissions::from_mode(0o640)).unwrap();
+        let link = dir.join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+
+        let change = Change {
+            path: link.clone(),
+            before: Some("old\n".into()),
+            after: "new\n".into(),
+            new_mode: 0o600,
+        };
+        let applied = change.apply().unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_to_string(&real).unwrap(), "new\n");
+        assert_eq!(
+            fs::metadata(&real).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+        let Applied::Updated { backup } = applied else {
+            panic!("{applied:?}")
+        };
+        assert_eq!(fs::read_to_string(backup).unwrap(), "old\n");
+
+        let noop = Change {
+            before: Some("new\n".into()),
+            ..change
+        };
+        assert_eq!(noop.apply().unwrap(), Applied::Unchanged);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
