@@ -19,7 +19,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -181,15 +181,20 @@ impl Cache {
             .custom_flags(libc::O_NOFOLLOW)
             .open(path)
             .ok()?;
-        let deadline = Instant::now() + wait;
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Some(KeyLock { _file: file }),
-                Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                Err(_) => return None,
-            }
+        match file.try_lock() {
+            Ok(()) => return Some(KeyLock { _file: file }),
+            Err(fs::TryLockError::WouldBlock) => {}
+            Err(_) => return None,
+        }
+        // Another process is fetching. A blocking lock wakes the moment it is released;
+        // a thread of its own bounds the wait (a stuck holder must not hang docker).
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(file.lock().map(|()| file));
+        });
+        match rx.recv_timeout(wait) {
+            Ok(Ok(file)) => Some(KeyLock { _file: file }),
+            _ => None,
         }
     }
 

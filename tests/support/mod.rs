@@ -24,6 +24,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+#[allow(unused_imports)] // not every test binary uses the proxy
 pub use proxy::Proxy;
 
 /// The helper binary cargo built for these tests.
