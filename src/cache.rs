@@ -163,9 +163,18 @@ impl Cache {
         self.dir.join(format!("token-{}.json", key.stem()))
     }
 
-    /// The cached token for `key`, if there is a trustworthy one (of any freshness).
+    /// The cached token for `key`, if there is a trustworthy one (of any freshness):
+    /// in a directory that is ours and not a symlink, in a file that is ours and private.
     pub fn lookup(&self, key: &CacheKey) -> Option<CachedToken> {
+        if !self.dir_is_ours() {
+            return None;
+        }
         read_entry(&self.token_path(key)).filter(|t| t.key == key.0)
+    }
+
+    /// Whether the directory is a real directory (not a symlink) owned by us.
+    fn dir_is_ours(&self) -> bool {
+        fs::symlink_metadata(&self.dir).is_ok_and(|m| m.is_dir() && m.uid() == current_uid())
     }
 
     /// Waits (up to `wait`) for the exclusive lock on `key`. `None` if the lock can't be
@@ -239,6 +248,9 @@ impl Cache {
         let Ok(dir) = fs::read_dir(&self.dir) else {
             return Vec::new();
         };
+        if !self.dir_is_ours() {
+            return Vec::new();
+        }
         dir.filter_map(Result::ok)
             .filter(|e| {
                 let name = e.file_name();
@@ -452,6 +464,21 @@ mod tests {
             "and a store error is reported, not fatal"
         );
         fs::remove_dir_all(dir).unwrap();
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_host_or_profile_steers_the_cache_path(profile in ".{0,80}", id in "[0-9]{12}", region in "[a-z]{2}-[a-z]{1,10}-[0-9]") {
+            let host = format!("{id}.dkr.ecr.{region}.amazonaws.com");
+            let registry = Registry::parse(&host).unwrap();
+            let identity = Identity { profile, chosen_by: ChosenBy::Fallback, role_arn: None };
+            let cache = Cache::new(PathBuf::from("/cache"));
+            let path = cache.token_path(&CacheKey::new(&registry, &identity));
+            let name = path.file_name().unwrap().to_str().unwrap();
+            proptest::prop_assert_eq!(path.parent().unwrap(), Path::new("/cache"));
+            proptest::prop_assert!(name.len() == "token-.json".len() + 16);
+            proptest::prop_assert!(name[6..22].bytes().all(|b| b.is_ascii_hexdigit()));
+        }
     }
 
     #[test]

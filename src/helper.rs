@@ -13,6 +13,7 @@ use crate::cache::{Cache, CacheKey, CachedToken, Freshness, MIN_REMAINING_SECS, 
 use crate::config::{self, Settings};
 use crate::error::{Error, PROGRAM, TokenError};
 use crate::identity::{self, Identity};
+use crate::log::debug;
 use crate::profile_file::Profiles;
 use crate::protocol::{self, Credentials};
 use crate::registry::Registry;
@@ -29,29 +30,39 @@ pub fn get(input: impl Read, out: &mut impl Write) -> Result<(), Error> {
     let identity = identity::resolve(&registry, &settings, &profiles, config::env_nonempty);
     let key = CacheKey::new(&registry, &identity);
     let cache = open_cache();
+    debug!(
+        "get {}: profile {} ({}), role {}",
+        registry.host,
+        identity.profile,
+        identity.chosen_by,
+        identity.role_arn.as_deref().unwrap_or("none")
+    );
 
     let mut cached = cache.as_ref().and_then(|c| c.lookup(&key));
-    if let Some(token) = cached
-        .as_ref()
-        .filter(|t| t.freshness(now_secs()) == Freshness::Fresh)
-    {
+    if let Some(token) = cached.as_ref().filter(|t| is_fresh(t)) {
+        debug!("cache hit, expires at {}", token.expires_at);
         return answer(out, &server_url, token);
     }
-
     let _lock = cache.as_ref().and_then(|c| c.lock(&key, LOCK_WAIT));
     if _lock.is_some() {
+        // Another process may have fetched while this one waited for the lock.
         cached = cache.as_ref().and_then(|c| c.lookup(&key));
-        if let Some(token) = cached
-            .as_ref()
-            .filter(|t| t.freshness(now_secs()) == Freshness::Fresh)
-        {
+        if let Some(token) = cached.as_ref().filter(|t| is_fresh(t)) {
+            debug!("cache hit after waiting for another fetch");
             return answer(out, &server_url, token);
         }
     }
 
+    debug!("cache miss: fetching a token from AWS");
     let fetched_at = now_secs();
+    let started = std::time::Instant::now();
     match crate::aws::fetch_token(&registry, &identity, &profiles) {
         Ok(token) => {
+            debug!(
+                "fetched in {} ms, expires at {:?}",
+                started.elapsed().as_millis(),
+                token.expires_at
+            );
             let entry = CachedToken::new(
                 &key,
                 &registry,
@@ -64,21 +75,25 @@ pub fn get(input: impl Read, out: &mut impl Write) -> Result<(), Error> {
                 && entry.freshness(fetched_at) == Freshness::Fresh
                 && let Err(e) = cache.store(&entry)
             {
+                debug!("token not cached: {e}");
                 eprintln!("{PROGRAM}: warning: token not cached: {e}");
             }
             answer(out, &server_url, &entry)
         }
-        Err(source) => match cached.filter(|t| t.freshness(now_secs()) == Freshness::Usable) {
-            Some(token) => {
-                let error = token_error(registry, identity, source);
-                let minutes = token.expires_at.saturating_sub(now_secs()) / 60;
-                eprintln!(
-                    "{error} (warning: using the cached token, which expires in {minutes} minutes)"
-                );
-                answer(out, &server_url, &token)
+        Err(source) => {
+            debug!("fetch failed: {source}");
+            match cached.filter(|t| t.freshness(now_secs()) == Freshness::Usable) {
+                Some(token) => {
+                    let error = token_error(registry, identity, source);
+                    let minutes = token.expires_at.saturating_sub(now_secs()) / 60;
+                    eprintln!(
+                        "{error} (warning: using the cached token, which expires in {minutes} minutes)"
+                    );
+                    answer(out, &server_url, &token)
+                }
+                None => Err(token_error(registry, identity, source)),
             }
-            None => Err(token_error(registry, identity, source)),
-        },
+        }
     }
 }
 
@@ -111,6 +126,10 @@ pub fn list(out: &mut impl Write) -> Result<(), Error> {
         .collect();
     out.write_all(protocol::list_line(&entries).as_bytes())
         .map_err(Error::Output)
+}
+
+fn is_fresh(token: &CachedToken) -> bool {
+    token.freshness(now_secs()) == Freshness::Fresh
 }
 
 /// The cache, unless it is turned off or has no place.

@@ -10,6 +10,7 @@ mod error;
 mod files;
 mod helper;
 mod identity;
+mod log;
 mod profile_file;
 mod protocol;
 mod registry;

@@ -175,6 +175,30 @@ mod tests {
         assert!(!err.to_string().contains("topsecret"));
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Any bytes on stdin: no panic; an accepted URL is trimmed, printable text.
+        #[test]
+        fn any_stdin_is_read_or_rejected(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2000)) {
+            if let Ok(url) = read_server_url(&bytes[..]) {
+                proptest::prop_assert!(!url.is_empty());
+                proptest::prop_assert_eq!(url.trim(), url.as_str());
+                proptest::prop_assert!(!url.chars().any(char::is_control));
+            }
+        }
+
+        /// Whatever the strings, `get`'s answer is one line of JSON that reads back the same.
+        #[test]
+        fn credentials_always_round_trip(url in "\\PC{0,100}", secret in "\\PC{0,100}") {
+            let line = Credentials { server_url: &url, username: "AWS", secret: &secret }.to_line();
+            proptest::prop_assert_eq!(line.matches('\n').count(), 1);
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            proptest::prop_assert_eq!(v["ServerURL"].as_str().unwrap(), url.as_str());
+            proptest::prop_assert_eq!(v["Secret"].as_str().unwrap(), secret.as_str());
+        }
+    }
+
     #[test]
     fn list_is_a_json_object() {
         let mut m = BTreeMap::new();

@@ -113,7 +113,11 @@ impl fmt::Display for Registry {
 pub fn host_of(server_url: &str) -> Option<String> {
     let mut rest = server_url.trim();
     for scheme in ["https://", "http://"] {
-        if rest.len() >= scheme.len() && rest[..scheme.len()].eq_ignore_ascii_case(scheme) {
+        // `get`, not slicing: the input may have multi-byte characters anywhere.
+        if rest
+            .get(..scheme.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(scheme))
+        {
             rest = &rest[scheme.len()..];
             break;
         }
@@ -373,9 +377,38 @@ mod tests {
             "index.docker.io",
             "https://index.docker.io/v1/",
             "localhost:5000",
+            "𐔷𑊐)", // multi-byte characters where a scheme could be: once a panic, found by the fuzzer
+            "ｈｔｔｐｓ://123456789012.dkr.ecr.us-east-1.amazonaws.com",
             "",
         ] {
             assert_eq!(Registry::parse(url), None, "{url}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Any text at all: no panic, and whatever parses is an exact ECR shape.
+        #[test]
+        fn any_input_parses_to_an_ecr_host_or_nothing(input in "\\PC{0,300}") {
+            if let Some(r) = Registry::parse(&input) {
+                let h = &r.host;
+                proptest::prop_assert!(h.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-'));
+                let known = PUBLIC_HOSTS.contains(&h.as_str())
+                    || PRIVATE_SUFFIXES.iter().chain(DUAL_STACK_SUFFIXES).any(|(s, _)| h.ends_with(&format!(".{s}")));
+                proptest::prop_assert!(known, "{}", h);
+            }
+        }
+
+        /// Real hosts with anything glued around them: only scheme, port and path are allowed.
+        #[test]
+        fn look_alikes_built_around_a_real_host_are_rejected(prefix in "[a-z0-9.@-]{1,20}", suffix in "[a-z0-9.@-]{1,20}") {
+            let real = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+            let glued = format!("{prefix}{real}{suffix}");
+            if let Some(r) = Registry::parse(&glued) {
+                proptest::prop_assert!(r.host != real || !glued.contains('@'), "{}", glued);
+                proptest::prop_assert_eq!(host_of(&glued), Some(r.host.clone()));
+            }
         }
     }
 

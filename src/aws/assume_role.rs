@@ -72,6 +72,8 @@ pub async fn assume(
     let expiry = u64::try_from(creds.expiration().secs())
         .ok()
         .map(|s| UNIX_EPOCH + std::time::Duration::from_secs(s));
+    crate::log::secret(creds.secret_access_key());
+    crate::log::secret(creds.session_token());
     Ok(Credentials::new(
         creds.access_key_id(),
         creds.secret_access_key(),

@@ -182,6 +182,7 @@ fn credentials_hint(profile: &str, detail: &str) -> String {
         "not loaded",
         "not enabled",
         "did not contain credential",
+        "imds",
     ]
     .iter()
     .any(|s| lower.contains(s))

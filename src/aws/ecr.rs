@@ -94,6 +94,8 @@ pub fn decode(token: &str) -> Result<(String, Secret<String>), AwsError> {
     let text = String::from_utf8(bytes).map_err(|_| AwsError::BadToken)?;
     match text.split_once(':') {
         Some((user, password)) if !user.is_empty() && !password.is_empty() => {
+            crate::log::secret(password);
+            crate::log::secret(token.trim());
             Ok((user.to_string(), Secret::new(password.to_string())))
         }
         _ => Err(AwsError::BadToken),

@@ -26,12 +26,14 @@ use crate::secret::Secret;
 /// Time allowed to open a connection to an AWS endpoint.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Time allowed for one attempt of one call (connect, send, read the answer).
-pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Time allowed for one call, retries with backoff included.
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(25);
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time allowed for one call, retries with backoff included. A `get` makes at most
+/// two calls in a row (AssumeRole, GetAuthorizationToken), so it never takes longer
+/// than about 25 s, whatever the network does: docker itself never times a helper out.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(12);
 /// Attempts per call (the SDK's standard retry: exponential backoff with jitter,
 /// for throttling, 5xx and transient network errors).
-pub const MAX_ATTEMPTS: u32 = 4;
+pub const MAX_ATTEMPTS: u32 = 3;
 
 /// A token ECR issued, decoded.
 #[derive(Debug)]

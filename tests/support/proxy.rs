@@ -41,6 +41,7 @@ struct State {
     counts: Mutex<BTreeMap<String, usize>>,
     token_ttl_secs: AtomicU64,
     faults: Mutex<Vec<(String, usize, Fault)>>,
+    secrets: Mutex<Vec<String>>,
     stopped: AtomicBool,
 }
 
@@ -61,6 +62,7 @@ impl Proxy {
             counts: Mutex::new(BTreeMap::new()),
             token_ttl_secs: AtomicU64::new(12 * 3600),
             faults: Mutex::new(Vec::new()),
+            secrets: Mutex::new(Vec::new()),
             stopped: AtomicBool::new(false),
         });
         let accept_state = state.clone();
@@ -98,6 +100,11 @@ impl Proxy {
     /// Every operation's count.
     pub fn counts(&self) -> BTreeMap<String, usize> {
         self.state.counts.lock().unwrap().clone()
+    }
+
+    /// The role secrets (secret keys, session tokens) AssumeRole handed out through this proxy.
+    pub fn role_secrets(&self) -> Vec<String> {
+        self.state.secrets.lock().unwrap().clone()
     }
 
     /// Sets the lifetime of the tokens it hands out (expiresAt = now + this).
@@ -319,6 +326,18 @@ fn handle(conn: TcpStream, state: &State) -> std::io::Result<()> {
     let Some(mut resp) = Message::read(&mut upstream_reader, true)? else {
         return Ok(());
     };
+    if op == "sts:AssumeRole" {
+        let body = String::from_utf8_lossy(&resp.body);
+        for tag in ["SecretAccessKey", "SessionToken"] {
+            if let Some(value) = body
+                .split(&format!("<{tag}>"))
+                .nth(1)
+                .and_then(|rest| rest.split(&format!("</{tag}>")).next())
+            {
+                state.secrets.lock().unwrap().push(value.to_string());
+            }
+        }
+    }
     if op == "ecr:GetAuthorizationToken"
         && resp.start.contains(" 200")
         && let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(&resp.body)
