@@ -16,7 +16,7 @@
 //! Pure std + serde: nothing here touches the network or the SDK.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -81,6 +81,46 @@ pub struct CachedToken {
     pub fetched_at: u64,
     /// When ECR said it expires (Unix seconds).
     pub expires_at: u64,
+}
+
+/// Temporary role credentials, kept on disk only for roles that need an MFA code,
+/// so the code is asked for once per role session (like the AWS CLI's own cache).
+/// Keyed by the role ARN, the session settings and the MFA device.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CachedRole {
+    format: u32,
+    key: String,
+    /// The role session's access key id.
+    pub access_key_id: String,
+    /// Its secret key.
+    pub secret_access_key: Secret<String>,
+    /// Its session token.
+    pub session_token: Secret<String>,
+    /// When the session ends (Unix seconds).
+    pub expires_at: u64,
+}
+
+/// Role credentials with less than this left are not used.
+pub const MIN_ROLE_SECS: u64 = 300;
+
+impl CachedRole {
+    /// Role credentials to keep under `key`.
+    pub fn new(
+        key: String,
+        access_key_id: String,
+        secret_access_key: Secret<String>,
+        session_token: Secret<String>,
+        expires_at: u64,
+    ) -> CachedRole {
+        CachedRole {
+            format: FORMAT,
+            key,
+            access_key_id,
+            secret_access_key,
+            session_token,
+            expires_at,
+        }
+    }
 }
 
 /// How usable a cached token is at a given moment.
@@ -169,7 +209,8 @@ impl Cache {
         if !self.dir_is_ours() {
             return None;
         }
-        read_entry(&self.token_path(key)).filter(|t| t.key == key.0)
+        read_entry::<CachedToken>(&self.token_path(key))
+            .filter(|t| t.format == FORMAT && t.key == key.0)
     }
 
     /// Whether the directory is a real directory (not a symlink) owned by us.
@@ -209,37 +250,43 @@ impl Cache {
 
     /// Writes a token atomically: a new 0600 temp file in the cache directory, then rename.
     pub fn store(&self, token: &CachedToken) -> Result<(), CacheError> {
-        self.ensure_dir()?;
-        let io = |source| CacheError::Io {
-            dir: self.dir.display().to_string(),
-            source,
-        };
-        let target = self
+        let name = format!("token-{}.json", CacheKey(token.key.clone()).stem());
+        self.write(
+            &name,
+            &serde_json::to_vec(token).expect("a token always serialises"),
+        )
+    }
+
+    /// The role credentials kept for `key` (see [`CachedRole`]), if trustworthy and valid
+    /// for at least [`MIN_ROLE_SECS`] more.
+    pub fn lookup_role(&self, key: &str) -> Option<CachedRole> {
+        if !self.dir_is_ours() {
+            return None;
+        }
+        let path = self
             .dir
-            .join(format!("token-{}.json", CacheKey(token.key.clone()).stem()));
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let temp = self.dir.join(format!(
-            ".tmp-{}-{}-{nanos}",
-            std::process::id(),
-            fnv1a64(token.key.as_bytes())
-        ));
-        let body = serde_json::to_vec(token).expect("a token always serialises");
-        let write = || -> std::io::Result<()> {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW)
-                .open(&temp)?;
-            file.write_all(&body)?;
-            file.sync_all()?;
-            fs::rename(&temp, &target)
-        };
-        write().map_err(|e| {
-            let _ = fs::remove_file(&temp);
-            io(e)
+            .join(format!("role-{:016x}.json", fnv1a64(key.as_bytes())));
+        read_entry::<CachedRole>(&path).filter(|r| {
+            r.format == FORMAT && r.key == key && r.expires_at > now_secs() + MIN_ROLE_SECS
+        })
+    }
+
+    /// Keeps role credentials, 0600, until they expire.
+    pub fn store_role(&self, role: &CachedRole) -> Result<(), CacheError> {
+        let name = format!("role-{:016x}.json", fnv1a64(role.key.as_bytes()));
+        self.write(
+            &name,
+            &serde_json::to_vec(role).expect("credentials always serialise"),
+        )
+    }
+
+    fn write(&self, name: &str, body: &[u8]) -> Result<(), CacheError> {
+        self.ensure_dir()?;
+        crate::files::write_atomically(&self.dir.join(name), body, 0o600).map_err(|source| {
+            CacheError::Io {
+                dir: self.dir.display().to_string(),
+                source,
+            }
         })
     }
 
@@ -258,7 +305,7 @@ impl Cache {
                 name.starts_with("token-") && name.ends_with(".json")
             })
             .filter_map(|e| {
-                let token = read_entry(&e.path())?;
+                let token = read_entry::<CachedToken>(&e.path()).filter(|t| t.format == FORMAT)?;
                 // A file under another key's name is not trusted either.
                 (e.file_name().to_string_lossy()
                     == format!("token-{}.json", CacheKey(token.key.clone()).stem()))
@@ -310,7 +357,7 @@ impl Cache {
 
 /// Reads a cache file only if it is a regular file (not followed through a symlink),
 /// owned by us, private to us and small; then parses it. Anything else is `None`.
-fn read_entry(path: &Path) -> Option<CachedToken> {
+fn read_entry<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
     let mut file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
@@ -329,8 +376,7 @@ fn read_entry(path: &Path) -> Option<CachedToken> {
         .take(MAX_FILE_BYTES)
         .read_to_string(&mut text)
         .ok()?;
-    let token: CachedToken = serde_json::from_str(&text).ok()?;
-    (token.format == FORMAT).then_some(token)
+    serde_json::from_str(&text).ok()
 }
 
 fn current_uid() -> u32 {

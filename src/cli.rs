@@ -62,6 +62,21 @@ pub enum Command {
     },
     /// Print least-privilege IAM policies for the switch-role setup, as JSON
     Policy(PolicyArgs),
+    /// List the registries the helper is set up for, or remove one (--remove HOST)
+    Registries {
+        /// Remove this registry's mapping and its credHelpers entry
+        #[arg(long, value_name = "HOST")]
+        remove: Option<String>,
+    },
+    /// Sign in ahead of time in a terminal (asks for an MFA code if the role needs one)
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["registry", "profile"])))]
+    Login {
+        /// The registry to get a token for
+        registry: Option<String>,
+        /// The profile to sign in with (default: the registry's profile)
+        #[arg(long)]
+        profile: Option<String>,
+    },
 }
 
 /// `setup`'s options.
@@ -74,9 +89,12 @@ pub struct SetupArgs {
     /// The registry's account id (with --region, instead of --registry)
     #[arg(long, requires = "region")]
     pub account: Option<String>,
-    /// The registry's region (with --account)
-    #[arg(long, requires = "account")]
+    /// The registry's region (with --account, or with --registry-id)
+    #[arg(long)]
     pub region: Option<String>,
+    /// For a custom registry name (a proxy, an alias): the ECR registry id it stands for (with --region)
+    #[arg(long, requires_all = ["registry", "region"])]
+    pub registry_id: Option<String>,
     /// The AWS profile that serves the registry, e.g. ECRLoginAndPushRoleProfile
     #[arg(long)]
     pub profile: String,

@@ -9,6 +9,9 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::profile_file::Profiles;
+use crate::registry::Registry;
+
 /// Environment variable naming the profile for one command; wins over every mapping.
 pub const ENV_PROFILE: &str = "ECR_ROLE_PROFILE";
 /// Environment variable naming the settings file.
@@ -54,6 +57,19 @@ pub struct RegistrySettings {
     /// The AWS profile (in `~/.aws/config`) to use for this registry.
     #[serde(default)]
     pub profile: Option<String>,
+    /// A role to assume for this registry, without a profile of its own…
+    #[serde(default)]
+    pub role_arn: Option<String>,
+    /// …with the credentials of this profile (default `default`).
+    #[serde(default)]
+    pub source_profile: Option<String>,
+    /// For a custom host name (a pull-through proxy, a corporate alias): the ECR
+    /// registry (account) it stands for…
+    #[serde(default)]
+    pub registry_id: Option<String>,
+    /// …and its region.
+    #[serde(default)]
+    pub region: Option<String>,
 }
 
 impl Settings {
@@ -78,10 +94,40 @@ impl Settings {
         }
     }
 
-    /// The profile mapped to a registry host, if any.
-    pub fn profile_for(&self, host: &str) -> Option<&str> {
-        self.registries.get(host).and_then(|r| r.profile.as_deref())
+    /// The profile mapped to a registry host, if any: its `profile`, or
+    /// for a mapping to a role, the profile that [`Settings::add_role_profiles`] made for it.
+    pub fn profile_for(&self, host: &str) -> Option<String> {
+        let r = self.registries.get(host)?;
+        match (&r.profile, &r.role_arn) {
+            (Some(profile), _) => Some(profile.clone()),
+            (None, Some(_)) => Some(role_profile_name(host)),
+            (None, None) => None,
+        }
     }
+
+    /// Adds a profile for each registry mapped straight to a role (`role_arn` and
+    /// `source_profile`), so the rest of the helper treats it like any role profile.
+    pub fn add_role_profiles(&self, profiles: &mut Profiles) {
+        for (host, r) in &self.registries {
+            if let (None, Some(role_arn)) = (&r.profile, &r.role_arn) {
+                let name = role_profile_name(host);
+                profiles.set(&name, "role_arn", role_arn);
+                let source = r.source_profile.as_deref().unwrap_or("default");
+                profiles.set(&name, "source_profile", source);
+            }
+        }
+    }
+
+    /// The ECR registry a custom host name stands for, if the settings say so.
+    pub fn custom_registry(&self, host: &str) -> Option<Registry> {
+        let r = self.registries.get(host)?;
+        Registry::custom(host, r.registry_id.as_deref()?, r.region.as_deref()?)
+    }
+}
+
+/// The name of the profile made for a registry mapped straight to a role.
+pub fn role_profile_name(host: &str) -> String {
+    format!("registry {host}")
 }
 
 /// A non-empty environment variable's value.
@@ -132,8 +178,28 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.default_profile.as_deref(), Some("d"));
-        assert_eq!(s.profile_for("1.dkr.ecr.x"), Some("p"));
+        assert_eq!(s.profile_for("1.dkr.ecr.x").as_deref(), Some("p"));
         assert_eq!(s.profile_for("other"), None);
+    }
+
+    #[test]
+    fn registries_mapped_to_roles_and_custom_names() {
+        let s = Settings::parse(
+            r#"{"registries":{"123456789012.dkr.ecr.us-east-1.amazonaws.com":{"role_arn":"arn:aws:iam::1:role/R"},
+                "registry.corp.example":{"registry_id":"123456789012","region":"eu-west-1","profile":"p"}}}"#,
+            "f",
+        )
+        .unwrap();
+        let host = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+        let name = s.profile_for(host).unwrap();
+        let mut profiles = Profiles::default();
+        s.add_role_profiles(&mut profiles);
+        assert_eq!(profiles.role_arn(&name), Some("arn:aws:iam::1:role/R"));
+        assert_eq!(profiles.value(&name, "source_profile"), Some("default"));
+        let custom = s.custom_registry("registry.corp.example").unwrap();
+        assert_eq!(custom.region(), "eu-west-1");
+        assert_eq!(custom.host, "registry.corp.example");
+        assert!(s.custom_registry(host).is_none());
     }
 
     #[test]

@@ -55,12 +55,16 @@ impl Change {
             .unwrap_or(self.new_mode);
         let backup = if self.before.is_some() {
             let backup = PathBuf::from(format!("{}.bak", target.display()));
-            write_atomically(&backup, self.before.as_deref().unwrap_or(""), mode)?;
+            write_atomically(
+                &backup,
+                self.before.as_deref().unwrap_or("").as_bytes(),
+                mode,
+            )?;
             Some(backup)
         } else {
             None
         };
-        write_atomically(&target, &self.after, mode)?;
+        write_atomically(&target, self.after.as_bytes(), mode)?;
         Ok(match backup {
             Some(backup) => Applied::Updated { backup },
             None => Applied::Created,
@@ -99,14 +103,17 @@ impl Change {
     }
 }
 
-/// Writes `content` to `path` through a temp file in the same directory and a rename.
-pub fn write_atomically(path: &Path, content: &str, mode: u32) -> std::io::Result<()> {
+/// Writes `content` to `path` through a temp file in the same directory, created
+/// with `mode` from the start, and a rename: readers see the old file or the new one.
+pub fn write_atomically(path: &Path, content: &[u8], mode: u32) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    // A temp file of ours left by a crash (same pid, long ago) must not block the write.
+    let _ = std::fs::remove_file(&temp);
     let result = (|| {
         let mut file = OpenOptions::new()
             .write(true)
@@ -114,7 +121,7 @@ pub fn write_atomically(path: &Path, content: &str, mode: u32) -> std::io::Resul
             .mode(mode)
             .custom_flags(libc::O_NOFOLLOW)
             .open(&temp)?;
-        file.write_all(content.as_bytes())?;
+        file.write_all(content)?;
         file.set_permissions(fs::Permissions::from_mode(mode))?;
         file.sync_all()?;
         fs::rename(&temp, path)

@@ -24,9 +24,10 @@ const LOCK_WAIT: Duration = Duration::from_secs(60);
 /// `get`: the registry's credentials as docker's JSON.
 pub fn get(input: impl Read, out: &mut impl Write) -> Result<(), Error> {
     let server_url = protocol::read_server_url(input)?;
-    let registry = Registry::parse(&server_url).ok_or(Error::NotEcr)?;
     let settings = Settings::load()?;
-    let profiles = Profiles::load();
+    let registry = resolve_registry(&server_url, &settings).ok_or(Error::NotEcr)?;
+    let mut profiles = Profiles::load();
+    settings.add_role_profiles(&mut profiles);
     let identity = identity::resolve(&registry, &settings, &profiles, config::env_nonempty);
     let key = CacheKey::new(&registry, &identity);
     let cache = open_cache();
@@ -56,7 +57,7 @@ pub fn get(input: impl Read, out: &mut impl Write) -> Result<(), Error> {
     debug!("cache miss: fetching a token from AWS");
     let fetched_at = now_secs();
     let started = std::time::Instant::now();
-    match crate::aws::fetch_token(&registry, &identity, &profiles) {
+    match crate::aws::fetch_token(&registry, &identity, &profiles, cache.as_ref()) {
         Ok(token) => {
             debug!(
                 "fetched in {} ms, expires at {:?}",
@@ -108,7 +109,9 @@ pub fn store(input: impl Read) -> Result<(), Error> {
 /// `erase`: forget the registry's cached tokens (for every profile). Not ECR: nothing to do.
 pub fn erase(input: impl Read) -> Result<(), Error> {
     let server_url = protocol::read_server_url(input)?;
-    if let (Some(registry), Some(cache)) = (Registry::parse(&server_url), open_cache()) {
+    let settings = Settings::load()?;
+    if let (Some(registry), Some(cache)) = (resolve_registry(&server_url, &settings), open_cache())
+    {
         cache.remove_scope(&registry.token_scope());
     }
     Ok(())
@@ -128,12 +131,19 @@ pub fn list(out: &mut impl Write) -> Result<(), Error> {
         .map_err(Error::Output)
 }
 
+/// The ECR registry a server URL names: an ECR host, or a custom name the settings map.
+pub fn resolve_registry(server_url: &str, settings: &Settings) -> Option<Registry> {
+    Registry::parse(server_url).or_else(|| {
+        crate::registry::host_of(server_url).and_then(|host| settings.custom_registry(&host))
+    })
+}
+
 fn is_fresh(token: &CachedToken) -> bool {
     token.freshness(now_secs()) == Freshness::Fresh
 }
 
 /// The cache, unless it is turned off or has no place.
-fn open_cache() -> Option<Cache> {
+pub fn open_cache() -> Option<Cache> {
     if config::cache_disabled() {
         return None;
     }

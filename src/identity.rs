@@ -58,7 +58,7 @@ pub fn resolve(
     let (profile, chosen_by) = if let Some(p) = env(ENV_PROFILE) {
         (p, ChosenBy::EnvOverride)
     } else if let Some(p) = settings.profile_for(&registry.host) {
-        (p.to_string(), ChosenBy::RegistryMapping)
+        (p, ChosenBy::RegistryMapping)
     } else if let Some(p) = &settings.default_profile {
         (p.clone(), ChosenBy::DefaultProfile)
     } else if let Some(p) = env("AWS_PROFILE") {
@@ -92,6 +92,7 @@ mod tests {
             HOST.into(),
             RegistrySettings {
                 profile: Some("mapped".into()),
+                ..RegistrySettings::default()
             },
         );
         let mut profiles = Profiles::default();

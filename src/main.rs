@@ -35,6 +35,15 @@ fn main() -> ExitCode {
             json,
             &mut std::io::stdout(),
         )),
+        Command::Registries { remove } => user_command(match remove {
+            Some(host) => commands::setup::remove(&host, &mut std::io::stdout()),
+            None => commands::setup::list(&mut std::io::stdout()),
+        }),
+        Command::Login { registry, profile } => user_command(commands::login::run(
+            registry.as_deref(),
+            profile.as_deref(),
+            &mut std::io::stdout(),
+        )),
         Command::Policy(args) => {
             let request = commands::policy::PolicyRequest::from(&args);
             user_command(request.validate().map(|()| {
@@ -60,7 +69,11 @@ fn run_protocol(command: Command) -> Result<(), Error> {
         Command::List => helper::list(&mut stdout),
         Command::Version => writeln!(stdout, "{} {}", error::PROGRAM, env!("CARGO_PKG_VERSION"))
             .map_err(Error::Output),
-        Command::Setup(_) | Command::Doctor { .. } | Command::Policy(_) => {
+        Command::Setup(_)
+        | Command::Doctor { .. }
+        | Command::Policy(_)
+        | Command::Login { .. }
+        | Command::Registries { .. } => {
             unreachable!("user commands are dispatched in main")
         }
     }

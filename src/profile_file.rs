@@ -76,6 +76,14 @@ impl Profiles {
         }
     }
 
+    /// Sets a key of a profile (for profiles the helper's settings define).
+    pub fn set(&mut self, profile: &str, key: &str, value: &str) {
+        self.profiles
+            .entry(profile.to_string())
+            .or_default()
+            .insert(key.to_string(), value.to_string());
+    }
+
     /// A profile by name.
     pub fn get(&self, name: &str) -> Option<&Profile> {
         self.profiles.get(name)

@@ -70,6 +70,28 @@ impl Registry {
         Some(Registry { host, kind })
     }
 
+    /// A custom host name (a proxy, an alias) that stands for ECR registry `registry_id`
+    /// in `region`; `None` if the id or region is not valid.
+    pub fn custom(host: &str, registry_id: &str, region: &str) -> Option<Registry> {
+        let host = host_of(host)?;
+        if registry_id.len() != 12
+            || !registry_id.bytes().all(|b| b.is_ascii_digit())
+            || !is_region(region)
+        {
+            return None;
+        }
+        Some(Registry {
+            host,
+            kind: RegistryKind::Private {
+                registry_id: registry_id.to_string(),
+                region: region.to_string(),
+                partition: partition_of_region(region),
+                fips: false,
+                dual_stack: false,
+            },
+        })
+    }
+
     /// The region whose API issues this registry's token.
     pub fn region(&self) -> &str {
         match &self.kind {
@@ -183,7 +205,10 @@ fn finish(registry_id: &str, rest: &str, dual_stack: bool, fips: bool) -> Option
     } else {
         PRIVATE_SUFFIXES
     };
-    let partition = table.iter().find(|(s, _)| *s == suffix)?.1;
+    let mut partition = table.iter().find(|(s, _)| *s == suffix)?.1;
+    if partition == "aws" && region.starts_with("us-gov-") {
+        partition = "aws-us-gov";
+    }
     Some(RegistryKind::Private {
         registry_id: registry_id.to_string(),
         region: region.to_string(),
@@ -191,6 +216,17 @@ fn finish(registry_id: &str, rest: &str, dual_stack: bool, fips: bool) -> Option
         fips,
         dual_stack,
     })
+}
+
+/// The partition a region belongs to, for hosts that do not say.
+fn partition_of_region(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
 }
 
 /// A region name: lowercase words joined by hyphens, ending in a number
@@ -283,7 +319,7 @@ mod tests {
             (
                 "123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com",
                 "us-gov-west-1",
-                "aws",
+                "aws-us-gov",
                 true,
                 false,
             ),

@@ -14,26 +14,56 @@ fn docker_push_to_test_repos_just_works_through_the_role() {
     let other = Registry::start(None);
     let ecr_host = format!("{REGISTRY}:{}", ecr.port);
     let other_host = format!("registry.example.test:{}", other.port);
+    // A custom name for the same registry (a corporate alias in front of ECR).
+    let alias = format!("registry.corp.test:{}", ecr.port);
     let engine = Engine::start(
-        &[REGISTRY, "registry.example.test"],
-        &[ecr_host.clone(), other_host.clone()],
+        &[REGISTRY, "registry.example.test", "registry.corp.test"],
+        &[ecr_host.clone(), other_host.clone(), alias.clone()],
     );
 
-    // The user's machine: ~/.aws as in the user story, the registry mapped to the role profile.
+    // The user's machine: ~/.aws as in the user story; docker's config maps another
+    // registry to the helper already, and `setup` wires ours to the role profile.
     let sandbox = Sandbox::new(&proxy.endpoint);
-    let settings = sandbox.settings_file();
-    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
-    std::fs::write(
-        &settings,
-        format!(r#"{{"registries": {{"{REGISTRY}": {{"profile": "{ROLE_PROFILE}"}}}}}}"#),
+    let mut docker = DockerClient::new(&engine, &[(other_host.clone(), "ecr-role")]);
+    let docker_config = docker.config.path().display().to_string();
+    let setup = sandbox.run(
+        &["setup", "--registry", &ecr_host, "--profile", ROLE_PROFILE],
+        "",
+        &[("DOCKER_CONFIG", &docker_config)],
+    );
+    assert!(setup.status.success(), "setup failed: {}", stderr(&setup));
+    let setup = sandbox.run(
+        &[
+            "setup",
+            "--registry",
+            &alias,
+            "--registry-id",
+            ACCOUNT,
+            "--region",
+            "ap-northeast-1",
+            "--profile",
+            ROLE_PROFILE,
+        ],
+        "",
+        &[("DOCKER_CONFIG", &docker_config)],
+    );
+    assert!(
+        setup.status.success(),
+        "setup of the alias failed: {}",
+        stderr(&setup)
+    );
+    let config: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(docker.config.path().join("config.json")).unwrap(),
     )
     .unwrap();
-    let mut docker = DockerClient::new(
-        &engine,
-        &[
-            (ecr_host.clone(), "ecr-role"),
-            (other_host.clone(), "ecr-role"),
-        ],
+    assert_eq!(
+        config["credHelpers"][&ecr_host], "ecr-role",
+        "setup wired docker"
+    );
+    assert_eq!(config["credHelpers"][&alias], "ecr-role");
+    assert_eq!(
+        config["credHelpers"][&other_host], "ecr-role",
+        "and kept the other entry"
     );
     docker.env = vec![
         ("HOME".into(), sandbox.home.path().display().to_string()),
@@ -89,7 +119,23 @@ fn docker_push_to_test_repos_just_works_through_the_role() {
     );
     assert_eq!(proxy.total(), calls);
 
-    // 4. The user's own profile (no role): the push fails, and docker shows our reason.
+    // 4. The custom name: same registry, same cached token, pushed through docker.
+    let custom = format!("{alias}/test-repos:custom");
+    docker.import_image(&custom, "custom");
+    let out = docker.run(&["push", &custom], &[]);
+    assert!(
+        out.status.success(),
+        "push through the custom name failed: {}",
+        stderr(&out)
+    );
+    assert!(ecr.tags("test-repos").contains(&"custom".to_string()));
+    assert_eq!(
+        proxy.total(),
+        calls,
+        "the alias shares the registry's cached token"
+    );
+
+    // 5. The user's own profile (no role): the push fails, and docker shows our reason.
     let denied = format!("{ecr_host}/test-repos:denied");
     docker.import_image(&denied, "denied");
     let out = docker.run(&["push", &denied], &[("ECR_ROLE_PROFILE", "default")]);

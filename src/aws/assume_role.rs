@@ -11,17 +11,55 @@ use aws_sdk_sts::config::{Credentials, Region};
 
 use super::AwsError;
 use super::error::{CallFailure, Principal};
+use crate::cache::{Cache, CachedRole};
 use crate::profile_file::Profiles;
+use crate::secret::Secret;
+
+/// The key an MFA role session is kept under: the role, the session settings, the device.
+fn mfa_session_key(profile: &str, role_arn: &str, profiles: &Profiles, mfa_serial: &str) -> String {
+    let setting = |k| profiles.value(profile, k).unwrap_or("");
+    format!(
+        "mfa-role|{role_arn}|profile={profile}|external_id={}|session={}|duration={}|mfa={mfa_serial}",
+        setting("external_id"),
+        setting("role_session_name"),
+        setting("duration_seconds"),
+    )
+}
+
+/// The kept role session of a profile that needs MFA, if one is still valid: then
+/// neither the source credentials nor a code are needed.
+pub fn cached_mfa_session(
+    profile: &str,
+    role_arn: &str,
+    profiles: &Profiles,
+    cache: Option<&Cache>,
+) -> Option<Credentials> {
+    let serial = profiles.value(profile, "mfa_serial")?;
+    let role = cache?.lookup_role(&mfa_session_key(profile, role_arn, profiles, serial))?;
+    crate::log::secret(role.secret_access_key.expose());
+    crate::log::secret(role.session_token.expose());
+    Some(Credentials::new(
+        role.access_key_id,
+        role.secret_access_key.expose(),
+        Some(role.session_token.expose().clone()),
+        Some(UNIX_EPOCH + std::time::Duration::from_secs(role.expires_at)),
+        "MfaSessionCache",
+    ))
+}
 
 /// Assumes `role_arn` for `profile` with `source` credentials; returns the role's credentials.
+/// A profile with `mfa_serial` asks for the code on the terminal (see [`super::mfa`]) and keeps
+/// the role session in the cache, so the code is asked once per session.
 pub async fn assume(
     profile: &str,
     role_arn: &str,
     source: Credentials,
     profiles: &Profiles,
     sdk: &SdkConfig,
+    cache: Option<&Cache>,
 ) -> Result<Credentials, AwsError> {
     let client = sts_client(sdk, source, profiles.value(profile, "region"));
+    let mfa_serial = profiles.value(profile, "mfa_serial");
 
     let mut request = client
         .assume_role()
@@ -40,6 +78,10 @@ pub async fn assume(
                 value: value.to_string(),
             })?;
         request = request.duration_seconds(seconds);
+    }
+    if let Some(serial) = mfa_serial {
+        let code = super::mfa::ask_code(profile, serial)?;
+        request = request.serial_number(serial).token_code(code);
     }
 
     let output = match request.send().await {
@@ -74,6 +116,21 @@ pub async fn assume(
         .map(|s| UNIX_EPOCH + std::time::Duration::from_secs(s));
     crate::log::secret(creds.secret_access_key());
     crate::log::secret(creds.session_token());
+    if let (Some(serial), Some(cache)) = (mfa_serial, cache) {
+        let kept = CachedRole::new(
+            mfa_session_key(profile, role_arn, profiles, serial),
+            creds.access_key_id().to_string(),
+            Secret::new(creds.secret_access_key().to_string()),
+            Secret::new(creds.session_token().to_string()),
+            u64::try_from(creds.expiration().secs()).unwrap_or(0),
+        );
+        if let Err(e) = cache.store_role(&kept) {
+            eprintln!(
+                "{}: warning: MFA session not kept: {e}",
+                crate::error::PROGRAM
+            );
+        }
+    }
     Ok(Credentials::new(
         creds.access_key_id(),
         creds.secret_access_key(),

@@ -17,6 +17,7 @@ use aws_sdk_sts::config::{Credentials, ProvideCredentials};
 
 use super::AwsError;
 use super::assume_role;
+use crate::cache::Cache;
 use crate::profile_file::{Profiles, tilde};
 
 /// How long the instance-metadata service may take before we decide there is none
@@ -28,11 +29,16 @@ pub async fn for_profile(
     profile: &str,
     profiles: &Profiles,
     sdk: &SdkConfig,
+    cache: Option<&Cache>,
 ) -> Result<Credentials, AwsError> {
     match profiles.role_arn(profile) {
         Some(role_arn) => {
-            let source = source_for(profile, profiles, sdk).await?;
-            assume_role::assume(profile, role_arn, source, profiles, sdk).await
+            if let Some(kept) = assume_role::cached_mfa_session(profile, role_arn, profiles, cache)
+            {
+                return Ok(kept);
+            }
+            let source = source_for(profile, profiles, sdk, cache).await?;
+            assume_role::assume(profile, role_arn, source, profiles, sdk, cache).await
         }
         None => {
             if profile != "default" && profiles.get(profile).is_none() {
@@ -59,14 +65,23 @@ pub async fn source_for(
     profile: &str,
     profiles: &Profiles,
     sdk: &SdkConfig,
+    cache: Option<&Cache>,
 ) -> Result<Credentials, AwsError> {
-    source(profile, profiles, sdk, &mut vec![profile.to_string()]).await
+    source(
+        profile,
+        profiles,
+        sdk,
+        cache,
+        &mut vec![profile.to_string()],
+    )
+    .await
 }
 
 async fn source(
     profile: &str,
     profiles: &Profiles,
     sdk: &SdkConfig,
+    cache: Option<&Cache>,
     chain: &mut Vec<String>,
 ) -> Result<Credentials, AwsError> {
     match (
@@ -88,8 +103,14 @@ async fn source(
             }
             match profiles.role_arn(source_profile) {
                 Some(role_arn) => {
-                    let creds = Box::pin(source(source_profile, profiles, sdk, chain)).await?;
-                    assume_role::assume(source_profile, role_arn, creds, profiles, sdk).await
+                    if let Some(kept) =
+                        assume_role::cached_mfa_session(source_profile, role_arn, profiles, cache)
+                    {
+                        return Ok(kept);
+                    }
+                    let creds =
+                        Box::pin(source(source_profile, profiles, sdk, cache, chain)).await?;
+                    assume_role::assume(source_profile, role_arn, creds, profiles, sdk, cache).await
                 }
                 None => {
                     let provider = ProfileFileCredentialsProvider::builder()
@@ -172,7 +193,11 @@ async fn provide(
 /// Turns the SDK's credential error text into one line with a next step.
 fn credentials_hint(profile: &str, detail: &str) -> String {
     let lower = detail.to_ascii_lowercase();
-    if lower.contains("sso") && (lower.contains("expired") || lower.contains("token")) {
+    let sso = lower.contains("sso")
+        && ["expired", "token", "sso/cache", "refresh"]
+            .iter()
+            .any(|s| lower.contains(s));
+    if sso {
         format!(
             "the SSO session has expired or is missing: run `aws sso login --profile {profile}`"
         )

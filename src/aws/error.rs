@@ -26,6 +26,12 @@ pub enum AwsError {
         "profile {profile}: duration_seconds {value} is not a whole number of seconds (900 to 43200)"
     )]
     BadDuration { profile: String, value: String },
+    #[error(
+        "profile {profile} needs an MFA code ({serial}) and there is no terminal to ask on: run `docker-credential-ecr-role login --profile {profile}` in a terminal, then try again"
+    )]
+    MfaNoTerminal { profile: String, serial: String },
+    #[error("the MFA code for {serial} must be 6 digits")]
+    MfaBadCode { serial: String },
     #[error("no AWS credentials for profile {profile}: {detail}")]
     NoCredentials { profile: String, detail: String },
     #[error(

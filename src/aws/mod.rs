@@ -8,6 +8,7 @@ pub mod assume_role;
 pub mod credentials;
 pub mod ecr;
 pub mod error;
+pub mod mfa;
 
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use aws_sdk_sts::config::Region;
 
 pub use error::AwsError;
 
+use crate::cache::Cache;
 use crate::identity::Identity;
 use crate::profile_file::Profiles;
 use crate::registry::Registry;
@@ -52,6 +54,7 @@ pub fn fetch_token(
     registry: &Registry,
     identity: &Identity,
     profiles: &Profiles,
+    cache: Option<&Cache>,
 ) -> Result<Token, AwsError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -60,7 +63,7 @@ pub fn fetch_token(
         .map_err(|e| AwsError::Runtime(e.to_string()))?;
     runtime.block_on(async {
         let sdk = load_sdk_config(identity, registry.region()).await;
-        let creds = credentials::for_profile(&identity.profile, profiles, &sdk).await?;
+        let creds = credentials::for_profile(&identity.profile, profiles, &sdk, cache).await?;
         ecr::get_token(registry, identity, profiles, &creds, &sdk).await
     })
 }

@@ -88,8 +88,10 @@ pub fn run(registry: Option<&str>, json: bool, out: &mut impl Write) -> Result<b
         None => first_wired_registry(docker_doc.as_ref(), &suffix, &settings)
             .ok_or(DoctorError::NoRegistry)?,
     };
-    let registry = Registry::parse(&server).ok_or_else(|| DoctorError::NotEcr(server.clone()))?;
-    let profiles = Profiles::load();
+    let registry = crate::helper::resolve_registry(&server, &settings)
+        .ok_or_else(|| DoctorError::NotEcr(server.clone()))?;
+    let mut profiles = Profiles::load();
+    settings.add_role_profiles(&mut profiles);
     let identity = identity::resolve(&registry, &settings, &profiles, config::env_nonempty);
 
     let mut checks = vec![
@@ -143,9 +145,10 @@ async fn aws_checks(
     checks: &mut Vec<Check>,
 ) {
     let sdk = aws::load_sdk_config(identity, registry.region()).await;
+    let cache = crate::helper::open_cache();
     let source = match &identity.role_arn {
-        Some(_) => credentials::source_for(&identity.profile, profiles, &sdk).await,
-        None => credentials::for_profile(&identity.profile, profiles, &sdk).await,
+        Some(_) => credentials::source_for(&identity.profile, profiles, &sdk, cache.as_ref()).await,
+        None => credentials::for_profile(&identity.profile, profiles, &sdk, cache.as_ref()).await,
     };
     let source = match source {
         Ok(creds) => {
@@ -164,7 +167,16 @@ async fn aws_checks(
     }
     let creds = match &identity.role_arn {
         Some(role_arn) => {
-            match assume_role::assume(&identity.profile, role_arn, source, profiles, &sdk).await {
+            match assume_role::assume(
+                &identity.profile,
+                role_arn,
+                source,
+                profiles,
+                &sdk,
+                cache.as_ref(),
+            )
+            .await
+            {
                 Ok(creds) => {
                     checks.push(Check::ok("assume role", role_arn.clone()));
                     match assume_role::caller_arn(&assume_role::sts_client(

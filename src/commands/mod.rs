@@ -1,6 +1,7 @@
 //! The commands a person runs (docker never calls them): `setup`, `doctor`,
-//! `policy`. Each is built on the modules the protocol path uses.
+//! `policy`, `login`. Each is built on the modules the protocol path uses.
 
 pub mod doctor;
+pub mod login;
 pub mod policy;
 pub mod setup;

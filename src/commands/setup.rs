@@ -22,8 +22,10 @@ pub struct SetupRequest {
     pub registry: Option<String>,
     /// The account id, with `region`, instead of `registry`.
     pub account: Option<String>,
-    /// The region, with `account`.
+    /// The region, with `account` (or with `registry_id` for a custom name).
     pub region: Option<String>,
+    /// For a custom host name: the ECR registry (account) it stands for.
+    pub registry_id: Option<String>,
     /// The AWS profile that serves the registry.
     pub profile: String,
     /// Create the profile switching into this role.
@@ -42,6 +44,7 @@ impl From<crate::cli::SetupArgs> for SetupRequest {
             registry: args.registry,
             account: args.account,
             region: args.region,
+            registry_id: args.registry_id,
             profile: args.profile,
             role_arn: args.role_arn,
             role_name: args.role_name,
@@ -60,6 +63,10 @@ pub enum SetupError {
         "{0} is not an ECR registry host (like 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com)"
     )]
     NotEcr(String),
+    #[error(
+        "{0}: --registry-id must be a 12-digit account id and --region a region name, for a custom registry name"
+    )]
+    BadCustom(String),
     #[error(
         "--role-name needs a private registry (the role's account is the registry's); give --role-arn"
     )]
@@ -87,7 +94,12 @@ pub enum SetupError {
 /// Runs `setup`; reports on `out`. Returns the warnings it printed (for tests and the exit status).
 pub fn run(request: &SetupRequest, out: &mut impl Write) -> Result<Vec<String>, SetupError> {
     let key = registry_key(request)?;
-    let registry = Registry::parse(&key).ok_or_else(|| SetupError::NotEcr(key.clone()))?;
+    let registry = match (&request.registry_id, &request.region) {
+        (Some(id), Some(region)) => {
+            Registry::custom(&key, id, region).ok_or_else(|| SetupError::BadCustom(key.clone()))?
+        }
+        _ => Registry::parse(&key).ok_or_else(|| SetupError::NotEcr(key.clone()))?,
+    };
     let profiles = Profiles::load();
 
     let mut changes = Vec::new();
@@ -120,18 +132,22 @@ pub fn run(request: &SetupRequest, out: &mut impl Write) -> Result<Vec<String>, 
     }
 
     let settings_path = config::settings_path()?;
-    changes.push(json_change(
-        &settings_path,
-        &["registries", &registry.host, "profile"],
-        &request.profile,
-        0o600,
-    )?);
+    let mut sets: Vec<(&[&str], &str)> = Vec::new();
+    let profile_keys = ["registries", registry.host.as_str(), "profile"];
+    let id_keys = ["registries", registry.host.as_str(), "registry_id"];
+    let region_keys = ["registries", registry.host.as_str(), "region"];
+    sets.push((&profile_keys, &request.profile));
+    if let (Some(id), Some(region)) = (&request.registry_id, &request.region) {
+        sets.push((&id_keys, id));
+        sets.push((&region_keys, region));
+    }
+    changes.push(json_change(&settings_path, &sets, 0o600)?);
     let docker_config = docker_config_path();
     let suffix = helper_suffix();
+    let helper_keys = ["credHelpers", key.as_str()];
     changes.push(json_change(
         &docker_config,
-        &["credHelpers", &key],
-        &suffix,
+        &[(&helper_keys, &suffix)],
         0o600,
     )?);
 
@@ -175,11 +191,96 @@ pub fn run(request: &SetupRequest, out: &mut impl Write) -> Result<Vec<String>, 
     Ok(warnings)
 }
 
+/// `registries`: every registry the helper's settings map, and how.
+pub fn list(out: &mut impl Write) -> Result<bool, SetupError> {
+    let settings = crate::config::Settings::load()?;
+    let mut report = String::new();
+    for (host, r) in &settings.registries {
+        let how = match (&r.profile, &r.role_arn) {
+            (Some(profile), _) => format!("profile {profile}"),
+            (None, Some(role)) => format!(
+                "role {role} from profile {}",
+                r.source_profile.as_deref().unwrap_or("default")
+            ),
+            (None, None) => "the default profile".to_string(),
+        };
+        let alias = match (&r.registry_id, &r.region) {
+            (Some(id), Some(region)) => format!(" (stands for ECR registry {id} in {region})"),
+            _ => String::new(),
+        };
+        report.push_str(&format!("{host}{alias}: {how}\n"));
+    }
+    if let Some(default) = &settings.default_profile {
+        report.push_str(&format!("any other ECR registry: profile {default}\n"));
+    }
+    if report.is_empty() {
+        report.push_str(
+            "no registry is mapped: `setup --registry HOST --profile PROFILE` adds one\n",
+        );
+    }
+    let _ = out.write_all(report.as_bytes());
+    Ok(true)
+}
+
+/// `registries --remove HOST`: drops the registry's mapping and its `credHelpers`
+/// entries (any port), with the same care as `setup` (atomic, backups, nothing else touched).
+pub fn remove(host: &str, out: &mut impl Write) -> Result<bool, SetupError> {
+    let bare = host_of(host).ok_or_else(|| SetupError::NotEcr(host.to_string()))?;
+    let settings_path = config::settings_path()?;
+    let docker_config = docker_config_path();
+    let mut report = String::new();
+    for (path, object_key) in [
+        (&settings_path, "registries"),
+        (&docker_config, "credHelpers"),
+    ] {
+        let before = read(path)?;
+        let Some(text) = before.as_deref().filter(|t| !t.trim().is_empty()) else {
+            continue;
+        };
+        let mut doc: Value = serde_json::from_str(text).map_err(|e| SetupError::Json {
+            path: tilde(path),
+            detail: e.to_string(),
+        })?;
+        let Some(map) = doc.get_mut(object_key).and_then(Value::as_object_mut) else {
+            continue;
+        };
+        let doomed: Vec<String> = map
+            .keys()
+            .filter(|k| host_of(k).as_deref() == Some(bare.as_str()))
+            .cloned()
+            .collect();
+        if doomed.is_empty() {
+            continue;
+        }
+        for key in &doomed {
+            map.shift_remove(key);
+        }
+        let change = Change {
+            path: path.clone(),
+            before,
+            after: to_pretty(&doc),
+            new_mode: 0o600,
+        };
+        change.apply().map_err(|source| SetupError::Io {
+            action: "write",
+            path: tilde(path),
+            source,
+        })?;
+        report.push_str(&format!("{}: removed {}\n", tilde(path), doomed.join(", ")));
+    }
+    if report.is_empty() {
+        report.push_str(&format!("{bare} was not mapped: nothing to remove\n"));
+    }
+    let _ = out.write_all(report.as_bytes());
+    Ok(true)
+}
+
 /// The registry as docker names it in `credHelpers`: `host` or `host:port`, no scheme or path.
 fn registry_key(request: &SetupRequest) -> Result<String, SetupError> {
     match (&request.registry, &request.account, &request.region) {
         (Some(registry), _, _) => {
             let trimmed = registry.trim();
+            // (A custom name's ECR registry is checked by the caller.)
             let without_scheme = trimmed
                 .strip_prefix("https://")
                 .or_else(|| trimmed.strip_prefix("http://"))
@@ -246,14 +347,9 @@ fn read(path: &Path) -> Result<Option<String>, SetupError> {
     })
 }
 
-/// The change that sets `keys` (a path of object keys) to `value` in a JSON file,
-/// keeping every other key in its place. Unchanged text if the value is already there.
-fn json_change(
-    path: &Path,
-    keys: &[&str],
-    value: &str,
-    new_mode: u32,
-) -> Result<Change, SetupError> {
+/// The change that sets each `(keys, value)` (a path of object keys) in a JSON file,
+/// keeping every other key in its place. Unchanged text if every value is already there.
+fn json_change(path: &Path, sets: &[(&[&str], &str)], new_mode: u32) -> Result<Change, SetupError> {
     let name = tilde(path);
     let before = read(path)?;
     let mut doc: Value = match before.as_deref() {
@@ -265,32 +361,38 @@ fn json_change(
         }
         _ => Value::Object(Default::default()),
     };
-    let (last, parents) = keys.split_last().expect("at least one key");
-    let mut node = &mut doc;
-    let mut walked = String::new();
-    for key in parents {
-        walked = if walked.is_empty() {
-            key.to_string()
-        } else {
-            format!("{walked}.{key}")
-        };
+    let mut changed = false;
+    for (keys, value) in sets {
+        let (last, parents) = keys.split_last().expect("at least one key");
+        let mut node = &mut doc;
+        let mut walked = String::new();
+        for key in parents {
+            walked = if walked.is_empty() {
+                key.to_string()
+            } else {
+                format!("{walked}.{key}")
+            };
+            let object = node.as_object_mut().ok_or_else(|| SetupError::NotObject {
+                path: name.clone(),
+                key: walked.clone(),
+            })?;
+            node = object
+                .entry(key.to_string())
+                .or_insert_with(|| Value::Object(Default::default()));
+        }
         let object = node.as_object_mut().ok_or_else(|| SetupError::NotObject {
             path: name.clone(),
-            key: walked.clone(),
+            key: walked,
         })?;
-        node = object
-            .entry(key.to_string())
-            .or_insert_with(|| Value::Object(Default::default()));
+        if object.get(*last).and_then(Value::as_str) != Some(*value) {
+            object.insert(last.to_string(), Value::from(*value));
+            changed = true;
+        }
     }
-    let object = node.as_object_mut().ok_or_else(|| SetupError::NotObject {
-        path: name.clone(),
-        key: walked,
-    })?;
-    let after = if object.get(*last).and_then(Value::as_str) == Some(value) {
-        before.clone().unwrap_or_default()
-    } else {
-        object.insert(last.to_string(), Value::from(value));
+    let after = if changed {
         to_pretty(&doc)
+    } else {
+        before.clone().unwrap_or_default()
     };
     Ok(Change {
         path: path.to_path_buf(),
@@ -363,24 +465,24 @@ mod tests {
             "{\"auths\": {}, \"credHelpers\": {\"gcr.io\": \"gcloud\"}, \"z\": 1}",
         )
         .unwrap();
-        let change = json_change(&path, &["credHelpers", "1.dkr"], "ecr-role", 0o600).unwrap();
+        let change = json_change(&path, &[(&["credHelpers", "1.dkr"], "ecr-role")], 0o600).unwrap();
         assert_eq!(
             change.after,
             "{\n\t\"auths\": {},\n\t\"credHelpers\": {\n\t\t\"gcr.io\": \"gcloud\",\n\t\t\"1.dkr\": \"ecr-role\"\n\t},\n\t\"z\": 1\n}\n"
         );
         std::fs::write(&path, &change.after).unwrap();
-        let again = json_change(&path, &["credHelpers", "1.dkr"], "ecr-role", 0o600).unwrap();
+        let again = json_change(&path, &[(&["credHelpers", "1.dkr"], "ecr-role")], 0o600).unwrap();
         assert!(again.is_noop());
 
         std::fs::write(&path, "{\"credHelpers\": []}").unwrap();
-        let err = json_change(&path, &["credHelpers", "x"], "y", 0o600).unwrap_err();
+        let err = json_change(&path, &[(&["credHelpers", "x"], "y")], 0o600).unwrap_err();
         assert!(
             err.to_string()
                 .contains("\"credHelpers\" is not a JSON object"),
             "{err}"
         );
         std::fs::write(&path, "{ oops").unwrap();
-        let err = json_change(&path, &["credHelpers", "x"], "y", 0o600).unwrap_err();
+        let err = json_change(&path, &[(&["credHelpers", "x"], "y")], 0o600).unwrap_err();
         assert!(err.to_string().contains("cannot parse"), "{err}");
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -391,6 +493,7 @@ mod tests {
             registry: None,
             account: Some("123456789012".into()),
             region: Some("ap-northeast-1".into()),
+            registry_id: None,
             profile: "p".into(),
             role_arn: None,
             role_name: None,

@@ -42,6 +42,7 @@ struct State {
     token_ttl_secs: AtomicU64,
     faults: Mutex<Vec<(String, usize, Fault)>>,
     secrets: Mutex<Vec<String>>,
+    bodies: Mutex<Vec<(String, String)>>,
     stopped: AtomicBool,
 }
 
@@ -63,6 +64,7 @@ impl Proxy {
             token_ttl_secs: AtomicU64::new(12 * 3600),
             faults: Mutex::new(Vec::new()),
             secrets: Mutex::new(Vec::new()),
+            bodies: Mutex::new(Vec::new()),
             stopped: AtomicBool::new(false),
         });
         let accept_state = state.clone();
@@ -100,6 +102,18 @@ impl Proxy {
     /// Every operation's count.
     pub fn counts(&self) -> BTreeMap<String, usize> {
         self.state.counts.lock().unwrap().clone()
+    }
+
+    /// The request bodies of every call of `operation`, in order (e.g. AssumeRole's form).
+    pub fn bodies(&self, operation: &str) -> Vec<String> {
+        self.state
+            .bodies
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(op, _)| op == operation)
+            .map(|(_, body)| body.clone())
+            .collect()
     }
 
     /// The role secrets (secret keys, session tokens) AssumeRole handed out through this proxy.
@@ -260,6 +274,11 @@ fn handle(conn: TcpStream, state: &State) -> std::io::Result<()> {
     };
     let op = operation(&req);
     *state.counts.lock().unwrap().entry(op.clone()).or_insert(0) += 1;
+    state
+        .bodies
+        .lock()
+        .unwrap()
+        .push((op.clone(), String::from_utf8_lossy(&req.body).into_owned()));
     let mut out = conn;
 
     let fault = {

@@ -1,0 +1,116 @@
+//! `login [REGISTRY] [--profile P]`: signs in ahead of time, in a terminal. For a
+//! role that needs an MFA code this is where the code is asked for when docker runs
+//! the helper without a terminal (CI, a GUI); the role session and the registry's
+//! token are then kept, and later `get`s need neither.
+
+use std::io::Write;
+
+use crate::aws::{self, AwsError};
+use crate::cache::{CacheKey, CachedToken, Freshness, now_secs};
+use crate::config::{self, ENV_PROFILE, Settings};
+use crate::helper::open_cache;
+use crate::identity::{self, ChosenBy, Identity};
+use crate::profile_file::Profiles;
+
+/// Why login failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("{0} is not an ECR registry host")]
+    NotEcr(String),
+    #[error("{0}")]
+    Config(#[from] config::ConfigError),
+    #[error("profile {profile}: {source}")]
+    Aws {
+        profile: String,
+        source: Box<AwsError>,
+    },
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(String),
+}
+
+/// Primes the role session (and, with a registry, its token); reports on `out`.
+pub fn run(
+    registry: Option<&str>,
+    profile: Option<&str>,
+    out: &mut impl Write,
+) -> Result<bool, LoginError> {
+    let settings = Settings::load()?;
+    let mut profiles = Profiles::load();
+    settings.add_role_profiles(&mut profiles);
+    let cache = open_cache();
+    let Some(server) = registry else {
+        // Only a profile: sign in to its role.
+        let profile = profile.unwrap_or("default");
+        let identity = Identity {
+            profile: profile.to_string(),
+            chosen_by: ChosenBy::EnvOverride,
+            role_arn: profiles.role_arn(profile).map(str::to_string),
+        };
+        let region = profiles
+            .value(profile, "region")
+            .unwrap_or("us-east-1")
+            .to_string();
+        let runtime = runtime()?;
+        let creds = runtime
+            .block_on(async {
+                let sdk = aws::load_sdk_config(&identity, &region).await;
+                aws::credentials::for_profile(profile, &profiles, &sdk, cache.as_ref()).await
+            })
+            .map_err(|source| LoginError::Aws {
+                profile: profile.to_string(),
+                source: Box::new(source),
+            })?;
+        let until = creds.expiry().map_or("no expiry".to_string(), |t| {
+            let secs = t
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            format!("for {} minutes", secs.saturating_sub(now_secs()) / 60)
+        });
+        let _ = writeln!(out, "signed in: profile {profile} ({until})");
+        return Ok(true);
+    };
+    let registry = crate::helper::resolve_registry(server, &settings)
+        .ok_or_else(|| LoginError::NotEcr(server.to_string()))?;
+    let env = |name: &str| match (name, profile) {
+        (ENV_PROFILE, Some(p)) => Some(p.to_string()),
+        _ => config::env_nonempty(name),
+    };
+    let identity = identity::resolve(&registry, &settings, &profiles, env);
+    let fetched_at = now_secs();
+    let token =
+        aws::fetch_token(&registry, &identity, &profiles, cache.as_ref()).map_err(|source| {
+            LoginError::Aws {
+                profile: identity.profile.clone(),
+                source: Box::new(source),
+            }
+        })?;
+    let key = CacheKey::new(&registry, &identity);
+    let entry = CachedToken::new(
+        &key,
+        &registry,
+        token.username,
+        token.password,
+        fetched_at,
+        token.expires_at.unwrap_or(0),
+    );
+    if let Some(cache) = &cache
+        && entry.freshness(fetched_at) == Freshness::Fresh
+    {
+        let _ = cache.store(&entry);
+    }
+    let _ = writeln!(
+        out,
+        "signed in: {} through profile {} (token valid for {} minutes)",
+        registry.host,
+        identity.profile,
+        entry.expires_at.saturating_sub(now_secs()) / 60
+    );
+    Ok(true)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, LoginError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| LoginError::Runtime(e.to_string()))
+}

@@ -1,0 +1,307 @@
+//! Switch role as people configure it: MFA (asked on a real pseudo-terminal),
+//! registries mapped to different profiles or straight to roles, custom registry
+//! names, credential_process and SSO source profiles — against moto through the proxy.
+
+mod support;
+
+use std::process::Command;
+
+use support::*;
+
+const MFA_SERIAL: &str = "arn:aws:iam::123456789012:mfa/user-for-switch";
+const OTHER_REGION_REGISTRY: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+
+/// Appends profiles to the sandbox's ~/.aws/config.
+fn add_profiles(sandbox: &Sandbox, text: &str) {
+    let path = sandbox.home.path().join(".aws/config");
+    let mut config = std::fs::read_to_string(&path).unwrap();
+    config.push_str(text);
+    std::fs::write(path, config).unwrap();
+}
+
+fn write_settings(sandbox: &Sandbox, json: serde_json::Value) {
+    let path = sandbox.settings_file();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, json.to_string()).unwrap();
+}
+
+/// The environment the sandbox gives the helper.
+fn sandbox_env(sandbox: &Sandbox) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    sandbox
+        .command(&[])
+        .get_envs()
+        .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned())))
+        .collect()
+}
+
+/// Runs the helper on a fresh pseudo-terminal (util-linux `script`), typing `typed`
+/// into it; the server URL still comes on stdin, as from docker.
+fn run_on_terminal(
+    sandbox: &Sandbox,
+    args: &str,
+    server_url: Option<&str>,
+    typed: &str,
+) -> std::process::Output {
+    let mut line = format!("{HELPER} {args}");
+    if let Some(url) = server_url {
+        let file = sandbox.home.path().join("server-url");
+        std::fs::write(&file, url).unwrap();
+        line.push_str(&format!(" < {}", file.display()));
+    }
+    let mut cmd = Command::new(require_program("script"));
+    cmd.args(["-qec", &line, "/dev/null"])
+        .env_clear()
+        .envs(sandbox_env(sandbox));
+    run_with_stdin(&mut cmd, typed.as_bytes())
+}
+
+/// Runs the helper with no controlling terminal at all (`setsid`), as docker does from CI or a GUI.
+fn run_without_terminal(sandbox: &Sandbox, args: &[&str], stdin: &str) -> std::process::Output {
+    let mut cmd = Command::new(require_program("setsid"));
+    cmd.arg("-w")
+        .arg(HELPER)
+        .args(args)
+        .env_clear()
+        .envs(sandbox_env(sandbox));
+    run_with_stdin(&mut cmd, stdin.as_bytes())
+}
+
+fn mfa_sandbox(proxy: &Proxy) -> Sandbox {
+    let sandbox = Sandbox::new(&proxy.endpoint);
+    add_profiles(
+        &sandbox,
+        &format!(
+            "\n[profile mfa]\nrole_arn = {ROLE_ARN}\nsource_profile = default\nmfa_serial = {MFA_SERIAL}\n"
+        ),
+    );
+    write_settings(&sandbox, serde_json::json!({"default_profile": "mfa"}));
+    sandbox
+}
+
+#[test]
+fn mfa_is_asked_once_on_the_terminal_then_the_role_session_is_kept() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = mfa_sandbox(&proxy);
+
+    let out = run_on_terminal(&sandbox, "get", Some(REGISTRY), "123456\n");
+    let said = stdout(&out);
+    assert!(out.status.success(), "{said} {}", stderr(&out));
+    assert!(
+        said.contains(&format!("MFA code for {MFA_SERIAL} (profile mfa): ")),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("\"Secret\":\"{PASSWORD}\"")),
+        "{said}"
+    );
+    let assume = proxy.bodies("sts:AssumeRole");
+    assert_eq!(assume.len(), 1);
+    assert!(assume[0].contains("TokenCode=123456"), "{}", assume[0]);
+    assert!(
+        assume[0]
+            .contains("SerialNumber=arn%3Aaws%3Aiam%3A%3A123456789012%3Amfa%2Fuser-for-switch"),
+        "{}",
+        assume[0]
+    );
+
+    // A new process, another registry (so the token cache can't answer), no terminal:
+    // the kept role session serves; no code is asked, no AssumeRole is made.
+    let out = run_without_terminal(&sandbox, &["get"], OTHER_REGION_REGISTRY);
+    assert_credentials(&out, OTHER_REGION_REGISTRY, PASSWORD);
+    assert_eq!(proxy.count("sts:AssumeRole"), 1);
+    assert_eq!(proxy.count("ecr:GetAuthorizationToken"), 2);
+    let kept: Vec<_> = std::fs::read_dir(sandbox.cache_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("role-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "one kept role session");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        kept[0].metadata().unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn mfa_without_a_terminal_fails_at_once_and_login_signs_in() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = mfa_sandbox(&proxy);
+    let out = run_without_terminal(&sandbox, &["get"], REGISTRY);
+    assert_eq!(out.status.code(), Some(1));
+    let message = stdout(&out);
+    assert!(
+        message.contains(&format!(
+            "profile mfa needs an MFA code ({MFA_SERIAL}) and there is no terminal to ask on: run `docker-credential-ecr-role login --profile mfa` in a terminal"
+        )),
+        "{message}"
+    );
+    assert_eq!(proxy.count("sts:AssumeRole"), 0);
+
+    let out = run_on_terminal(&sandbox, "login --profile mfa", None, "654321\n");
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("signed in: profile mfa"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run_without_terminal(&sandbox, &["get"], REGISTRY);
+    assert_credentials(&out, REGISTRY, PASSWORD);
+    assert_eq!(proxy.count("sts:AssumeRole"), 1);
+
+    // A code that is not 6 digits is refused before any call.
+    let fresh = mfa_sandbox(&proxy);
+    let out = run_on_terminal(&fresh, "get", Some(REGISTRY), "12ab\n");
+    assert!(
+        stdout(&out).contains("the MFA code for"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(proxy.count("sts:AssumeRole"), 1);
+}
+
+#[test]
+fn registries_mapped_to_different_identities_ignore_aws_profile() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = Sandbox::new(&proxy.endpoint);
+    add_profiles(
+        &sandbox,
+        &format!(
+            "\n[profile second]\nrole_arn = {ROLE_ARN}\nsource_profile = default\nrole_session_name = second-session\n"
+        ),
+    );
+    let third = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
+    write_settings(
+        &sandbox,
+        serde_json::json!({"registries": {
+            REGISTRY: {"profile": ROLE_PROFILE},
+            OTHER_REGION_REGISTRY: {"profile": "second"},
+            third: {"role_arn": ROLE_ARN, "source_profile": "default"},
+        }}),
+    );
+    // AWS_PROFILE names a profile whose role the user may not assume: if it were used, gets would fail.
+    let env = [("AWS_PROFILE", "OtherRoleProfile")];
+    assert_credentials(&sandbox.get(REGISTRY, &env), REGISTRY, PASSWORD);
+    assert_credentials(
+        &sandbox.get(OTHER_REGION_REGISTRY, &env),
+        OTHER_REGION_REGISTRY,
+        PASSWORD,
+    );
+    assert_credentials(&sandbox.get(third, &env), third, PASSWORD);
+    let sessions: Vec<String> = proxy
+        .bodies("sts:AssumeRole")
+        .iter()
+        .map(|b| {
+            b.split('&')
+                .find_map(|kv| kv.strip_prefix("RoleSessionName="))
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(sessions.len(), 3, "{sessions:?}");
+    assert!(
+        sessions[0].starts_with("docker-credential-ecr-role-"),
+        "{sessions:?}"
+    );
+    assert_eq!(sessions[1], "second-session");
+    assert!(
+        sessions[2].starts_with("docker-credential-ecr-role-"),
+        "{sessions:?}"
+    );
+    for body in proxy.bodies("sts:AssumeRole") {
+        assert!(
+            body.contains("ECRLoginAndPushRole") && !body.contains("OtherRole"),
+            "{body}"
+        );
+    }
+    // The ECR calls went to each registry's region.
+    let ecr = proxy.bodies("ecr:GetAuthorizationToken");
+    assert_eq!(ecr.len(), 3);
+}
+
+#[test]
+fn a_custom_registry_name_stands_for_an_ecr_registry() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = Sandbox::new(&proxy.endpoint);
+    let out = sandbox.run(
+        &[
+            "setup",
+            "--registry",
+            "registry.corp.test:8443",
+            "--registry-id",
+            ACCOUNT,
+            "--region",
+            "ap-northeast-1",
+            "--profile",
+            ROLE_PROFILE,
+        ],
+        "",
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = sandbox.run(&["registries"], "", &[]);
+    assert_eq!(
+        stdout(&out),
+        "registry.corp.test (stands for ECR registry 123456789012 in ap-northeast-1): profile ECRLoginAndPushRoleProfile\n"
+    );
+    let out = sandbox.get("https://registry.corp.test:8443/v2/", &[]);
+    assert_credentials(&out, "https://registry.corp.test:8443/v2/", PASSWORD);
+    let out = sandbox.run(&["list"], "", &[]);
+    assert_eq!(stdout(&out), "{\"https://registry.corp.test\":\"AWS\"}\n");
+    // Unmapped names are still not ours.
+    let out = sandbox.get("registry.other.test", &[]);
+    assert_eq!(stdout(&out), "credentials not found in native keychain\n");
+
+    // Removing the mapping takes the name and its credHelpers entry away again.
+    let out = sandbox.run(&["registries", "--remove", "registry.corp.test"], "", &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("~/.docker/config.json: removed registry.corp.test:8443"),
+        "{}",
+        stdout(&out)
+    );
+    let docker: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(sandbox.home.path().join(".docker/config.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(docker["credHelpers"], serde_json::json!({}));
+    let out = sandbox.get("registry.corp.test:8443", &[]);
+    assert_eq!(stdout(&out), "credentials not found in native keychain\n");
+}
+
+#[test]
+fn credential_process_sources_work_and_an_expired_sso_session_says_what_to_run() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = Sandbox::new(&proxy.endpoint);
+    let process = sandbox.home.path().join("creds.sh");
+    std::fs::write(
+        &process,
+        format!(
+            "#!/bin/sh\nprintf '{{\"Version\": 1, \"AccessKeyId\": \"{}\", \"SecretAccessKey\": \"{}\"}}'\n",
+            moto().access_key_id,
+            moto().secret_access_key
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&process, std::fs::Permissions::from_mode(0o700)).unwrap();
+    add_profiles(
+        &sandbox,
+        &format!(
+            "\n[profile proc]\ncredential_process = {}\n\n[profile via-proc]\nrole_arn = {ROLE_ARN}\nsource_profile = proc\n\
+             \n[profile corp-sso]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = Dev\n\
+             \n[profile via-sso]\nrole_arn = {ROLE_ARN}\nsource_profile = corp-sso\n",
+            process.display()
+        ),
+    );
+    let out = sandbox.get(REGISTRY, &[("ECR_ROLE_PROFILE", "via-proc")]);
+    assert_credentials(&out, REGISTRY, PASSWORD);
+
+    let out = sandbox.get(REGISTRY, &[("ECR_ROLE_PROFILE", "via-sso")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("run `aws sso login --profile corp-sso`"),
+        "{}",
+        stdout(&out)
+    );
+}
