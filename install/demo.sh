@@ -110,14 +110,13 @@ export DOCKER_HOST="unix://$work/docker.sock"
 for _ in $(seq 300); do docker version >/dev/null 2>&1 && break; sleep 0.2; done
 docker version --format 'engine {{.Server.Version}}, CLI {{.Client.Version}}'
 
-step "Wiring docker to the helper: credHelpers in a temporary DOCKER_CONFIG, the registry mapped to the role profile"
+step "Wiring docker to the helper: docker-credential-ecr-role setup (in a temporary DOCKER_CONFIG)"
 export DOCKER_CONFIG="$work/docker-config" PATH="$(dirname "$helper"):$PATH"
-mkdir -p "$DOCKER_CONFIG"
-printf '{"credHelpers": {"%s": "ecr-role"}}\n' "$registry" >"$DOCKER_CONFIG/config.json"
-mkdir -p "$HOME/.config/docker-credential-ecr-role"
-printf '{"registries": {"%s": {"profile": "ECRLoginAndPushRoleProfile"}}}\n' "$host" \
-  >"$HOME/.config/docker-credential-ecr-role/config.json"
+docker-credential-ecr-role setup --registry "$registry" --profile ECRLoginAndPushRoleProfile
 echo "$DOCKER_CONFIG/config.json:"; cat "$DOCKER_CONFIG/config.json"
+
+step "Checking the whole chain: docker-credential-ecr-role doctor"
+docker-credential-ecr-role doctor "$registry"
 
 step "docker push $registry/test-repos:latest (no docker login)"
 echo "hello from docker-credential-ecr-role" >"$work/hello.txt"

@@ -204,9 +204,14 @@ async fn aws_checks(
     };
     match ecr::get_token(registry, identity, profiles, &creds, &sdk).await {
         Ok(token) => {
-            let expiry = token.expires_at.map_or("no expiry given".to_string(), |t| {
-                format!("expires in {}", minutes(t.saturating_sub(now_secs())))
-            });
+            let now = now_secs();
+            let expiry = match token.expires_at {
+                None => "no expiry given".to_string(),
+                Some(t) if t <= now => {
+                    "but ECR says it has already expired, so it will not be cached".to_string()
+                }
+                Some(t) => format!("expires in {}", minutes(t - now)),
+            };
             checks.push(Check::ok(
                 "ECR token",
                 format!("ecr:GetAuthorizationToken allowed, {expiry}"),
