@@ -44,8 +44,9 @@ pub fn get(input: impl Read, out: &mut impl Write) -> Result<(), Error> {
         debug!("cache hit, expires at {}", token.expires_at);
         return answer(out, &server_url, token);
     }
-    let _lock = cache.as_ref().and_then(|c| c.lock(&key, LOCK_WAIT));
-    if _lock.is_some() {
+    // Held until `get` returns: other processes fetching this key wait for this one.
+    let held = cache.as_ref().and_then(|c| c.lock(&key, LOCK_WAIT));
+    if held.is_some() {
         // Another process may have fetched while this one waited for the lock.
         cached = cache.as_ref().and_then(|c| c.lookup(&key));
         if let Some(token) = cached.as_ref().filter(|t| is_fresh(t)) {
@@ -55,32 +56,8 @@ pub fn get(input: impl Read, out: &mut impl Write) -> Result<(), Error> {
     }
 
     debug!("cache miss: fetching a token from AWS");
-    let fetched_at = now_secs();
-    let started = std::time::Instant::now();
-    match crate::aws::fetch_token(&registry, &identity, &profiles, cache.as_ref()) {
-        Ok(token) => {
-            debug!(
-                "fetched in {} ms, expires at {:?}",
-                started.elapsed().as_millis(),
-                token.expires_at
-            );
-            let entry = CachedToken::new(
-                &key,
-                &registry,
-                token.username,
-                token.password,
-                fetched_at,
-                token.expires_at.unwrap_or(0),
-            );
-            if let Some(cache) = &cache
-                && entry.freshness(fetched_at) == Freshness::Fresh
-                && let Err(e) = cache.store(&entry)
-            {
-                debug!("token not cached: {e}");
-                eprintln!("{PROGRAM}: warning: token not cached: {e}");
-            }
-            answer(out, &server_url, &entry)
-        }
+    match fetch_and_keep(&registry, &identity, &profiles, cache.as_ref()) {
+        Ok(entry) => answer(out, &server_url, &entry),
         Err(source) => {
             debug!("fetch failed: {source}");
             match cached.filter(|t| t.freshness(now_secs()) == Freshness::Usable) {
@@ -96,6 +73,40 @@ pub fn get(input: impl Read, out: &mut impl Write) -> Result<(), Error> {
             }
         }
     }
+}
+
+/// Fetches the registry's token through the identity and keeps it in the cache when
+/// it has a usable lifetime (a cache that can't be written is a warning, not a failure).
+pub fn fetch_and_keep(
+    registry: &Registry,
+    identity: &Identity,
+    profiles: &Profiles,
+    cache: Option<&Cache>,
+) -> Result<CachedToken, crate::aws::AwsError> {
+    let fetched_at = now_secs();
+    let started = std::time::Instant::now();
+    let token = crate::aws::fetch_token(registry, identity, profiles, cache)?;
+    debug!(
+        "fetched in {} ms, expires at {:?}",
+        started.elapsed().as_millis(),
+        token.expires_at
+    );
+    let entry = CachedToken::new(
+        &CacheKey::new(registry, identity),
+        registry,
+        token.username,
+        token.password,
+        fetched_at,
+        token.expires_at.unwrap_or(0),
+    );
+    if let Some(cache) = cache
+        && entry.freshness(fetched_at) == Freshness::Fresh
+        && let Err(e) = cache.store(&entry)
+    {
+        debug!("token not cached: {e}");
+        eprintln!("{PROGRAM}: warning: token not cached: {e}");
+    }
+    Ok(entry)
 }
 
 /// `store`: docker login hands us credentials; ours come from AWS, so a valid

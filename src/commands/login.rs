@@ -6,7 +6,7 @@
 use std::io::Write;
 
 use crate::aws::{self, AwsError};
-use crate::cache::{CacheKey, CachedToken, Freshness, now_secs};
+use crate::cache::now_secs;
 use crate::config::{self, ENV_PROFILE, Settings};
 use crate::helper::open_cache;
 use crate::identity::{self, ChosenBy, Identity};
@@ -76,28 +76,11 @@ pub fn run(
         _ => config::env_nonempty(name),
     };
     let identity = identity::resolve(&registry, &settings, &profiles, env);
-    let fetched_at = now_secs();
-    let token =
-        aws::fetch_token(&registry, &identity, &profiles, cache.as_ref()).map_err(|source| {
-            LoginError::Aws {
-                profile: identity.profile.clone(),
-                source: Box::new(source),
-            }
+    let entry = crate::helper::fetch_and_keep(&registry, &identity, &profiles, cache.as_ref())
+        .map_err(|source| LoginError::Aws {
+            profile: identity.profile.clone(),
+            source: Box::new(source),
         })?;
-    let key = CacheKey::new(&registry, &identity);
-    let entry = CachedToken::new(
-        &key,
-        &registry,
-        token.username,
-        token.password,
-        fetched_at,
-        token.expires_at.unwrap_or(0),
-    );
-    if let Some(cache) = &cache
-        && entry.freshness(fetched_at) == Freshness::Fresh
-    {
-        let _ = cache.store(&entry);
-    }
     let _ = writeln!(
         out,
         "signed in: {} through profile {} (token valid for {} minutes)",
