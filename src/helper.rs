@@ -24,7 +24,12 @@ const LOCK_WAIT: Duration = Duration::from_secs(60);
 /// `get`: the registry's credentials as docker's JSON.
 pub fn get(input: impl Read, out: &mut impl Write) -> Result<(), Error> {
     let server_url = protocol::read_server_url(input)?;
-    let settings = Settings::load()?;
+    // For a host that is not ECR by its name, a broken settings file is not a reason to
+    // speak up: docker must carry on quietly for Docker Hub and friends.
+    let settings = match Registry::parse(&server_url) {
+        Some(_) => Settings::load()?,
+        None => Settings::load().map_err(|_| Error::NotEcr)?,
+    };
     let registry = resolve_registry(&server_url, &settings).ok_or(Error::NotEcr)?;
     let mut profiles = Profiles::load();
     settings.add_role_profiles(&mut profiles);

@@ -25,6 +25,15 @@ use cli::{Cli, Command};
 use error::Error;
 
 fn main() -> ExitCode {
+    // Docker runs `docker-credential-ecr-role get` (or store, erase, list) on every
+    // push and pull: answer those without building the whole command-line parser,
+    // which costs more than the cache hit itself. Anything else goes to clap.
+    if let Some(verb) = protocol_verb() {
+        return match run_protocol(verb) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => report(&err),
+        };
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Setup(args) => {
@@ -55,6 +64,23 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => report(&err),
         },
+    }
+}
+
+/// The protocol verb, when it is the only argument (as docker calls the helper).
+fn protocol_verb() -> Option<Command> {
+    let mut args = std::env::args_os().skip(1);
+    let verb = args.next()?;
+    if args.next().is_some() {
+        return None;
+    }
+    match verb.to_str()? {
+        "get" => Some(Command::Get),
+        "store" => Some(Command::Store),
+        "erase" => Some(Command::Erase),
+        "list" => Some(Command::List),
+        "version" => Some(Command::Version),
+        _ => None,
     }
 }
 

@@ -401,3 +401,22 @@ fn a_source_profile_that_switches_role_itself_is_followed() {
     );
     assert_eq!(proxy.count("sts:AssumeRole"), 2, "a loop makes no call");
 }
+
+#[test]
+fn a_broken_settings_file_is_reported_for_ecr_hosts_only() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = Sandbox::new(&proxy.endpoint);
+    let settings = sandbox.settings_file();
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    std::fs::write(&settings, "{ not json").unwrap();
+    let out = sandbox.get(REGISTRY, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("is not valid") && stdout(&out).contains("fix or remove it"),
+        "{}",
+        stdout(&out)
+    );
+    let out = sandbox.get("index.docker.io", &[]);
+    assert_eq!(stdout(&out), "credentials not found in native keychain\n");
+    assert_eq!(stderr(&out), "");
+}
