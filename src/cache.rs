@@ -186,11 +186,23 @@ pub struct Cache {
     dir: PathBuf,
 }
 
-/// An exclusive hold on one key: fetches for that key wait for each other.
+/// An exclusive hold on one key, for the process that fetches its token.
 /// Released when dropped (the lock goes with the file handle).
 #[derive(Debug)]
 pub struct KeyLock {
     _file: File,
+}
+
+/// What [`Cache::lock`] got.
+#[derive(Debug)]
+pub enum Lock {
+    /// This process holds the key: it fetches, the others wait.
+    Held(KeyLock),
+    /// Another process held the key and has let go (it fetched, or gave up):
+    /// look in the cache again. Every waiter is let go at once.
+    WaitedForAnother,
+    /// No lock could be had (unusable directory, a holder stuck past the wait).
+    Unavailable,
 }
 
 impl Cache {
@@ -218,33 +230,39 @@ impl Cache {
         fs::symlink_metadata(&self.dir).is_ok_and(|m| m.is_dir() && m.uid() == current_uid())
     }
 
-    /// Waits (up to `wait`) for the exclusive lock on `key`. `None` if the lock can't be
-    /// had (unusable directory, timeout): the caller then fetches without it.
-    pub fn lock(&self, key: &CacheKey, wait: Duration) -> Option<KeyLock> {
-        self.ensure_dir().ok()?;
+    /// Takes the key's lock to fetch, or waits (up to `wait`) for the process that holds
+    /// it. Without a lock (see [`Lock::Unavailable`]) the caller fetches anyway.
+    pub fn lock(&self, key: &CacheKey, wait: Duration) -> Lock {
+        if self.ensure_dir().is_err() {
+            return Lock::Unavailable;
+        }
         let path = self.dir.join(format!("lock-{}", key.stem()));
-        let file = OpenOptions::new()
+        let Ok(file) = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .mode(0o600)
             .custom_flags(libc::O_NOFOLLOW)
             .open(path)
-            .ok()?;
+        else {
+            return Lock::Unavailable;
+        };
         match file.try_lock() {
-            Ok(()) => return Some(KeyLock { _file: file }),
+            Ok(()) => return Lock::Held(KeyLock { _file: file }),
             Err(fs::TryLockError::WouldBlock) => {}
-            Err(_) => return None,
+            Err(_) => return Lock::Unavailable,
         }
-        // Another process is fetching. A blocking lock wakes the moment it is released;
-        // a thread of its own bounds the wait (a stuck holder must not hang docker).
+        // Another process is fetching. Wait for it with a shared lock: the kernel grants
+        // it to every waiter at once when the fetcher lets go (an exclusive lock would
+        // hand the key to the waiters one by one). A thread bounds the wait, so a stuck
+        // holder can't hang docker.
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let _ = tx.send(file.lock().map(|()| file));
+            let _ = tx.send(file.lock_shared());
         });
         match rx.recv_timeout(wait) {
-            Ok(Ok(file)) => Some(KeyLock { _file: file }),
-            _ => None,
+            Ok(Ok(())) => Lock::WaitedForAnother,
+            _ => Lock::Unavailable,
         }
     }
 
@@ -532,10 +550,17 @@ mod tests {
         let dir = temp_dir("lock");
         let cache = Cache::new(dir.clone());
         let (_, k) = key("p");
-        let held = cache.lock(&k, Duration::from_millis(10)).unwrap();
-        assert!(cache.lock(&k, Duration::from_millis(30)).is_none());
+        let held = cache.lock(&k, Duration::from_millis(10));
+        assert!(matches!(held, Lock::Held(_)));
+        assert!(matches!(
+            cache.lock(&k, Duration::from_millis(30)),
+            Lock::Unavailable
+        ));
         drop(held);
-        assert!(cache.lock(&k, Duration::from_millis(10)).is_some());
+        assert!(matches!(
+            cache.lock(&k, Duration::from_millis(10)),
+            Lock::Held(_)
+        ));
         fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use crate::cache::{Cache, CacheKey, CachedToken, Freshness, MIN_REMAINING_SECS, now_secs};
+use crate::cache::{Cache, CacheKey, CachedToken, Freshness, Lock, MIN_REMAINING_SECS, now_secs};
 use crate::config::{self, Settings};
 use crate::error::{Error, PROGRAM, TokenError};
 use crate::identity::{self, Identity};
@@ -49,15 +49,16 @@ pub fn get(input: impl Read, out: &mut impl Write) -> Result<(), Error> {
         debug!("cache hit, expires at {}", token.expires_at);
         return answer(out, &server_url, token);
     }
-    // Held until `get` returns: other processes fetching this key wait for this one.
-    let held = cache.as_ref().and_then(|c| c.lock(&key, LOCK_WAIT));
-    if held.is_some() {
-        // Another process may have fetched while this one waited for the lock.
-        cached = cache.as_ref().and_then(|c| c.lookup(&key));
-        if let Some(token) = cached.as_ref().filter(|t| is_fresh(t)) {
-            debug!("cache hit after waiting for another fetch");
-            return answer(out, &server_url, token);
-        }
+    // Held until `get` returns: other processes wanting this key wait for this one.
+    let _held = match cache.as_ref().map(|c| c.lock(&key, LOCK_WAIT)) {
+        Some(Lock::Held(held)) => Some(held),
+        Some(Lock::WaitedForAnother | Lock::Unavailable) | None => None,
+    };
+    // Another process may have fetched while this one waited for the lock.
+    cached = cache.as_ref().and_then(|c| c.lookup(&key)).or(cached);
+    if let Some(token) = cached.as_ref().filter(|t| is_fresh(t)) {
+        debug!("cache hit after waiting for another fetch");
+        return answer(out, &server_url, token);
     }
 
     debug!("cache miss: fetching a token from AWS");
