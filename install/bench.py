@@ -270,6 +270,8 @@ def main():
         one = statistics.median(
             [measure("one cold get", get, ours_proxy_env, str(stdin), 1, 0, clear) for _ in range(5)])
         burst32 = statistics.median([burst(get, ours_proxy_env, str(stdin), 32, clear) for _ in range(5)])
+        check_runs("priming get", get, ours_proxy_env, HOST)
+        hits32 = statistics.median([burst(get, ours_hit_env, str(stdin), 32, lambda: None) for _ in range(5)])
         size_mb = HELPER.stat().st_size / 1e6
         check_runs("priming get", get, ours_proxy_env, HOST)
         hit_rss = peak_rss_kb(get, ours_hit_env, str(stdin))
@@ -286,6 +288,7 @@ def main():
             ("cold get above the emulator's 2 requests (ms)", cold - emu, emu, None,
              "<= 15 ms", cold - emu <= 15),
             ("32 concurrent cold gets vs one (ms)", burst32, one, burst32 / one, "<= 2x", burst32 / one <= 2),
+            ("  for scale: 32 concurrent cache hits (ms)", hits32, one, hits32 / one, "info", None),
             ("cache-hit peak memory (MB)", hit_rss / 1024, peer_rss / 1024, None, "< 10 MB",
              hit_rss < 10 * 1024),
             ("release binary size (MB)", size_mb, None, None, "< 10 MB", size_mb < 10),
@@ -295,11 +298,12 @@ def main():
               f"on {os.cpu_count()} cores")
         print(f"{'scenario':48} {'ours':>9} {'peer':>9} {'ratio':>8}  {'target':14} result")
         for name, ours, peer_v, ratio, target, ok in rows:
-            print(f"{name:48} {fmt(ours):>9} {fmt(peer_v):>9} {fmt(ratio, 'x'):>8}  {target:14} "
-                  f"{'pass' if ok else 'MISS'}")
+            verdict = "-" if ok is None else ("pass" if ok else "MISS")
+            print(f"{name:48} {fmt(ours):>9} {fmt(peer_v):>9} {fmt(ratio, 'x'):>8}  {target:14} {verdict}")
         print(f"(peer for the cache hit: docker-credential-ecr-login {version_of(peer)}; for the cold get: "
               f"aws ecr get-login-password; the emulator's time is a warm in-process boto3 client's)")
-        print(f"targets met: {sum(r[-1] for r in rows)} of {len(rows)}")
+        targets = [r[-1] for r in rows if r[-1] is not None]
+        print(f"targets met: {sum(targets)} of {len(targets)}")
     finally:
         if moto:
             moto.kill()
