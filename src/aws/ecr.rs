@@ -29,7 +29,7 @@ pub async fn get_token(
             let config = aws_sdk_ecr::config::Builder::from(sdk)
                 .credentials_provider(creds.clone())
                 .region(Region::new(region.clone()))
-                .use_fips(registry.fips() && !custom_endpoint(sdk))
+                .use_fips(use_fips_endpoint(registry, custom_endpoint(sdk)))
                 .build();
             let client = aws_sdk_ecr::Client::from_conf(config);
             #[allow(deprecated)] // registryIds is deprecated upstream but still names the account
@@ -78,6 +78,12 @@ pub async fn get_token(
         password,
         expires_at: expires_at.and_then(|s| u64::try_from(s).ok()),
     })
+}
+
+/// Whether the token must come from the FIPS endpoint: for a FIPS registry host, unless an
+/// endpoint was set explicitly (then it is used as given).
+fn use_fips_endpoint(registry: &Registry, custom_endpoint: bool) -> bool {
+    registry.fips() && !custom_endpoint
 }
 
 /// Whether an endpoint was set (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_ECR`, a profile's
@@ -161,6 +167,41 @@ mod tests {
         // Passwords may contain colons.
         let encoded = base64::engine::general_purpose::STANDARD.encode("AWS:a:b");
         assert_eq!(decode(&encoded).unwrap().1.expose(), "a:b");
+    }
+
+    #[test]
+    fn fips_hosts_get_their_token_from_the_fips_endpoint() {
+        use aws_sdk_ecr::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+        let resolve = |registry: &Registry, custom: bool| {
+            let params = Params::builder()
+                .region(registry.region())
+                .use_fips(use_fips_endpoint(registry, custom))
+                .use_dual_stack(false)
+                .build()
+                .unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            runtime
+                .block_on(DefaultResolver::new().resolve_endpoint(&params))
+                .unwrap()
+                .url()
+                .to_string()
+        };
+        let fips = Registry::parse("123456789012.dkr.ecr-fips.us-east-1.amazonaws.com").unwrap();
+        assert_eq!(
+            resolve(&fips, false),
+            "https://api.ecr-fips.us-east-1.amazonaws.com"
+        );
+        let plain = Registry::parse("123456789012.dkr.ecr.us-east-1.amazonaws.com").unwrap();
+        assert_eq!(
+            resolve(&plain, false),
+            "https://api.ecr.us-east-1.amazonaws.com"
+        );
+        assert!(
+            !use_fips_endpoint(&fips, true),
+            "an explicit endpoint is used as given"
+        );
     }
 
     #[test]
