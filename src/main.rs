@@ -29,10 +29,7 @@ fn main() -> ExitCode {
     // push and pull: answer those without building the whole command-line parser,
     // which costs more than the cache hit itself. Anything else goes to clap.
     if let Some(verb) = protocol_verb() {
-        return match run_protocol(verb) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => report(&err),
-        };
+        return protocol(verb);
     }
     let cli = Cli::parse();
     match cli.command {
@@ -60,48 +57,57 @@ fn main() -> ExitCode {
                 true
             }))
         }
-        protocol => match run_protocol(protocol) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => report(&err),
-        },
+        Command::Get => protocol(Verb::Get),
+        Command::Store => protocol(Verb::Store),
+        Command::Erase => protocol(Verb::Erase),
+        Command::List => protocol(Verb::List),
+        Command::Version => protocol(Verb::Version),
     }
 }
 
+/// The verbs docker calls.
+#[derive(Clone, Copy)]
+enum Verb {
+    Get,
+    Store,
+    Erase,
+    List,
+    Version,
+}
+
 /// The protocol verb, when it is the only argument (as docker calls the helper).
-fn protocol_verb() -> Option<Command> {
+fn protocol_verb() -> Option<Verb> {
     let mut args = std::env::args_os().skip(1);
     let verb = args.next()?;
     if args.next().is_some() {
         return None;
     }
     match verb.to_str()? {
-        "get" => Some(Command::Get),
-        "store" => Some(Command::Store),
-        "erase" => Some(Command::Erase),
-        "list" => Some(Command::List),
-        "version" => Some(Command::Version),
+        "get" => Some(Verb::Get),
+        "store" => Some(Verb::Store),
+        "erase" => Some(Verb::Erase),
+        "list" => Some(Verb::List),
+        "version" => Some(Verb::Version),
         _ => None,
     }
 }
 
-/// The verbs docker calls.
-fn run_protocol(command: Command) -> Result<(), Error> {
+/// Runs a protocol verb; an error goes where docker and the user see it (see [`report`]).
+fn protocol(verb: Verb) -> ExitCode {
     let stdin = std::io::stdin().lock();
     let mut stdout = std::io::stdout().lock();
-    match command {
-        Command::Get => helper::get(stdin, &mut stdout),
-        Command::Store => helper::store(stdin),
-        Command::Erase => helper::erase(stdin),
-        Command::List => helper::list(&mut stdout),
-        Command::Version => writeln!(stdout, "{} {}", error::PROGRAM, env!("CARGO_PKG_VERSION"))
+    let result = match verb {
+        Verb::Get => helper::get(stdin, &mut stdout),
+        Verb::Store => helper::store(stdin),
+        Verb::Erase => helper::erase(stdin),
+        Verb::List => helper::list(&mut stdout),
+        Verb::Version => writeln!(stdout, "{} {}", error::PROGRAM, env!("CARGO_PKG_VERSION"))
             .map_err(Error::Output),
-        Command::Setup(_)
-        | Command::Doctor { .. }
-        | Command::Policy(_)
-        | Command::Login { .. }
-        | Command::Registries { .. } => {
-            unreachable!("user commands are dispatched in main")
-        }
+    };
+    drop(stdout);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => report(&err),
     }
 }
 
