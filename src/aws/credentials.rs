@@ -33,12 +33,8 @@ pub async fn for_profile(
 ) -> Result<Credentials, AwsError> {
     match profiles.role_arn(profile) {
         Some(role_arn) => {
-            if let Some(kept) = assume_role::cached_mfa_session(profile, role_arn, profiles, cache)
-            {
-                return Ok(kept);
-            }
-            let source = source_for(profile, profiles, sdk, cache).await?;
-            assume_role::assume(profile, role_arn, source, profiles, sdk, cache).await
+            let mut chain = vec![profile.to_string()];
+            switch(profile, role_arn, profiles, sdk, cache, &mut chain).await
         }
         None => {
             if profile != "default" && profiles.get(profile).is_none() {
@@ -57,6 +53,23 @@ pub async fn for_profile(
             provide(profile, chain).await
         }
     }
+}
+
+/// Switches into a role profile's role: its kept MFA session if there is one, else
+/// AssumeRole with the profile's source credentials.
+async fn switch(
+    profile: &str,
+    role_arn: &str,
+    profiles: &Profiles,
+    sdk: &SdkConfig,
+    cache: Option<&Cache>,
+    chain: &mut Vec<String>,
+) -> Result<Credentials, AwsError> {
+    if let Some(kept) = assume_role::cached_mfa_session(profile, role_arn, profiles, cache) {
+        return Ok(kept);
+    }
+    let source = source(profile, profiles, sdk, cache, chain).await?;
+    assume_role::assume(profile, role_arn, source, profiles, sdk, cache).await
 }
 
 /// The credentials a role profile's role is assumed with: its `source_profile`'s
@@ -103,14 +116,15 @@ async fn source(
             }
             match profiles.role_arn(source_profile) {
                 Some(role_arn) => {
-                    if let Some(kept) =
-                        assume_role::cached_mfa_session(source_profile, role_arn, profiles, cache)
-                    {
-                        return Ok(kept);
-                    }
-                    let creds =
-                        Box::pin(source(source_profile, profiles, sdk, cache, chain)).await?;
-                    assume_role::assume(source_profile, role_arn, creds, profiles, sdk, cache).await
+                    Box::pin(switch(
+                        source_profile,
+                        role_arn,
+                        profiles,
+                        sdk,
+                        cache,
+                        chain,
+                    ))
+                    .await
                 }
                 None => {
                     let provider = ProfileFileCredentialsProvider::builder()
