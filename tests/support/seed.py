@@ -6,7 +6,9 @@ The setup is the one in shared/reference/least-privilege-setup.md:
 user-for-switch (SwitchRolePolicy: sts:AssumeRole on ECRLoginAndPushRole only),
 role ECRLoginAndPushRole (ECRPushAndLoginPolicy: push to test-repos, GetAuthorizationToken),
 repository test-repos in ap-northeast-1. A second role, OtherRole, has the same ECR
-policy but the user may not assume it. Policy documents may be given as files
+policy but the user may not assume it. Unless policy files are given, a third role,
+ECRPullRole, is one the user may also assume (for tests of registries mapped to
+different roles). Policy documents may be given as files
 (--switch-policy, --ecr-policy, --trust-policy) to load the helper's own `policy` output.
 """
 import argparse
@@ -91,9 +93,15 @@ def main():
 
     ecr_arn = iam.create_policy(PolicyName="ECRPushAndLoginPolicy",
                                 PolicyDocument=json.dumps(ecr_policy))["Policy"]["Arn"]
-    for role in ("ECRLoginAndPushRole", "OtherRole"):
+    for role in ("ECRLoginAndPushRole", "OtherRole", "ECRPullRole"):
         iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))
         iam.attach_role_policy(RoleName=role, PolicyArn=ecr_arn)
+    if not args.switch_policy:
+        pull = dict(switch, Statement=[dict(switch["Statement"][0],
+                                            Resource=f"arn:aws:iam::{ACCOUNT}:role/ECRPullRole")])
+        pull_arn = iam.create_policy(PolicyName="SwitchToPullRolePolicy",
+                                     PolicyDocument=json.dumps(pull))["Policy"]["Arn"]
+        iam.attach_user_policy(UserName="user-for-switch", PolicyArn=pull_arn)
 
     boto3.client("ecr", region_name=REGION, **admin).create_repository(repositoryName="test-repos")
 
