@@ -10,13 +10,8 @@ use support::*;
 /// A sandbox whose settings map the user story's registry to the role profile.
 fn mapped_sandbox(proxy: &Proxy) -> Sandbox {
     let sandbox = Sandbox::new(&proxy.endpoint);
-    let settings = sandbox.settings_file();
-    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
-    std::fs::write(
-        &settings,
-        format!(r#"{{"registries": {{"{REGISTRY}": {{"profile": "{ROLE_PROFILE}"}}}}}}"#),
-    )
-    .unwrap();
+    sandbox
+        .write_settings(serde_json::json!({"registries": {REGISTRY: {"profile": ROLE_PROFILE}}}));
     sandbox
 }
 

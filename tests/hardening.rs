@@ -12,16 +12,10 @@ use std::time::{Duration, Instant};
 use support::proxy::Fault;
 use support::*;
 
-/// A sandbox mapping the registry to the role profile.
+/// A sandbox whose helper serves every registry through the role profile.
 fn mapped(proxy: &Proxy) -> Sandbox {
     let sandbox = Sandbox::new(&proxy.endpoint);
-    let settings = sandbox.settings_file();
-    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
-    std::fs::write(
-        &settings,
-        format!(r#"{{"default_profile": "{ROLE_PROFILE}"}}"#),
-    )
-    .unwrap();
+    sandbox.write_settings(serde_json::json!({"default_profile": ROLE_PROFILE}));
     sandbox
 }
 

@@ -19,12 +19,6 @@ fn add_profiles(sandbox: &Sandbox, text: &str) {
     std::fs::write(path, config).unwrap();
 }
 
-fn write_settings(sandbox: &Sandbox, json: serde_json::Value) {
-    let path = sandbox.settings_file();
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, json.to_string()).unwrap();
-}
-
 /// The environment the sandbox gives the helper.
 fn sandbox_env(sandbox: &Sandbox) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
     sandbox
@@ -74,7 +68,7 @@ fn mfa_sandbox(proxy: &Proxy) -> Sandbox {
             "\n[profile mfa]\nrole_arn = {ROLE_ARN}\nsource_profile = default\nmfa_serial = {MFA_SERIAL}\n"
         ),
     );
-    write_settings(&sandbox, serde_json::json!({"default_profile": "mfa"}));
+    sandbox.write_settings(serde_json::json!({"default_profile": "mfa"}));
     sandbox
 }
 
@@ -172,14 +166,11 @@ fn registries_mapped_to_different_identities_ignore_aws_profile() {
         ),
     );
     let third = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
-    write_settings(
-        &sandbox,
-        serde_json::json!({"registries": {
-            REGISTRY: {"profile": ROLE_PROFILE},
-            OTHER_REGION_REGISTRY: {"profile": "puller"},
-            third: {"role_arn": ROLE_ARN, "source_profile": "default"},
-        }}),
-    );
+    sandbox.write_settings(serde_json::json!({"registries": {
+        REGISTRY: {"profile": ROLE_PROFILE},
+        OTHER_REGION_REGISTRY: {"profile": "puller"},
+        third: {"role_arn": ROLE_ARN, "source_profile": "default"},
+    }}));
     // AWS_PROFILE names a profile whose role the user may not assume: if it were used, gets would fail.
     let env = [("AWS_PROFILE", "OtherRoleProfile")];
     for registry in [REGISTRY, OTHER_REGION_REGISTRY, third] {

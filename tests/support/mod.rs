@@ -294,6 +294,13 @@ impl Sandbox {
         self
     }
 
+    /// Writes the helper's settings file.
+    pub fn write_settings(&self, settings: serde_json::Value) {
+        let path = self.settings_file();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, settings.to_string()).unwrap();
+    }
+
     /// The helper's token cache directory under this HOME (XDG default on Linux).
     pub fn cache_dir(&self) -> PathBuf {
         self.home.path().join(".cache/docker-credential-ecr-role")
