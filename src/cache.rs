@@ -212,7 +212,15 @@ impl Cache {
     }
 
     fn token_path(&self, key: &CacheKey) -> PathBuf {
-        self.dir.join(format!("token-{}.json", key.stem()))
+        self.dir.join(file_name("token", &key.0))
+    }
+
+    /// Turns an I/O error into the cache's error, naming the directory.
+    fn io_error(&self) -> impl Fn(std::io::Error) -> CacheError + '_ {
+        |source| CacheError::Io {
+            dir: self.dir.display().to_string(),
+            source,
+        }
     }
 
     /// The cached token for `key`, if there is a trustworthy one (of any freshness):
@@ -268,11 +276,8 @@ impl Cache {
 
     /// Writes a token atomically: a new 0600 temp file in the cache directory, then rename.
     pub fn store(&self, token: &CachedToken) -> Result<(), CacheError> {
-        let name = format!("token-{}.json", CacheKey(token.key.clone()).stem());
-        self.write(
-            &name,
-            &serde_json::to_vec(token).expect("a token always serialises"),
-        )
+        let body = serde_json::to_vec(token).expect("a token always serialises");
+        self.write(&file_name("token", &token.key), &body)
     }
 
     /// The role credentials kept for `key` (see [`CachedRole`]), if trustworthy and valid
@@ -281,41 +286,30 @@ impl Cache {
         if !self.dir_is_ours() {
             return None;
         }
-        let path = self
-            .dir
-            .join(format!("role-{:016x}.json", fnv1a64(key.as_bytes())));
-        read_entry::<CachedRole>(&path).filter(|r| {
+        read_entry::<CachedRole>(&self.dir.join(file_name("role", key))).filter(|r| {
             r.format == FORMAT && r.key == key && r.expires_at > now_secs() + MIN_ROLE_SECS
         })
     }
 
     /// Keeps role credentials, 0600, until they expire.
     pub fn store_role(&self, role: &CachedRole) -> Result<(), CacheError> {
-        let name = format!("role-{:016x}.json", fnv1a64(role.key.as_bytes()));
-        self.write(
-            &name,
-            &serde_json::to_vec(role).expect("credentials always serialise"),
-        )
+        let body = serde_json::to_vec(role).expect("credentials always serialise");
+        self.write(&file_name("role", &role.key), &body)
     }
 
     fn write(&self, name: &str, body: &[u8]) -> Result<(), CacheError> {
         self.ensure_dir()?;
-        crate::files::write_atomically(&self.dir.join(name), body, 0o600).map_err(|source| {
-            CacheError::Io {
-                dir: self.dir.display().to_string(),
-                source,
-            }
-        })
+        crate::files::write_atomically(&self.dir.join(name), body, 0o600).map_err(self.io_error())
     }
 
     /// Every trustworthy cached token.
     pub fn entries(&self) -> Vec<CachedToken> {
-        let Ok(dir) = fs::read_dir(&self.dir) else {
-            return Vec::new();
-        };
         if !self.dir_is_ours() {
             return Vec::new();
         }
+        let Ok(dir) = fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
         dir.filter_map(Result::ok)
             .filter(|e| {
                 let name = e.file_name();
@@ -325,9 +319,7 @@ impl Cache {
             .filter_map(|e| {
                 let token = read_entry::<CachedToken>(&e.path()).filter(|t| t.format == FORMAT)?;
                 // A file under another key's name is not trusted either.
-                (e.file_name().to_string_lossy()
-                    == format!("token-{}.json", CacheKey(token.key.clone()).stem()))
-                .then_some(token)
+                (e.file_name().to_string_lossy() == file_name("token", &token.key)).then_some(token)
             })
             .collect()
     }
@@ -336,7 +328,7 @@ impl Cache {
     pub fn remove_scope(&self, scope: &str) -> usize {
         let mut removed = 0;
         for token in self.entries().into_iter().filter(|t| t.scope == scope) {
-            if fs::remove_file(self.token_path(&CacheKey(token.key))).is_ok() {
+            if fs::remove_file(self.dir.join(file_name("token", &token.key))).is_ok() {
                 removed += 1;
             }
         }
@@ -352,12 +344,8 @@ impl Cache {
                     return Err(untrusted());
                 }
                 if meta.mode() & 0o077 != 0 {
-                    fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700)).map_err(
-                        |source| CacheError::Io {
-                            dir: self.dir.display().to_string(),
-                            source,
-                        },
-                    )?;
+                    fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))
+                        .map_err(self.io_error())?;
                 }
                 Ok(())
             }
@@ -365,12 +353,15 @@ impl Cache {
                 .recursive(true)
                 .mode(0o700)
                 .create(&self.dir)
-                .map_err(|source| CacheError::Io {
-                    dir: self.dir.display().to_string(),
-                    source,
-                }),
+                .map_err(self.io_error()),
         }
     }
+}
+
+/// A cache file's name: what it holds, and a hash of its full key (which the file
+/// repeats inside, so a collision is only a miss). No key can steer the path.
+fn file_name(kind: &str, key: &str) -> String {
+    format!("{kind}-{:016x}.json", fnv1a64(key.as_bytes()))
 }
 
 /// Reads a cache file only if it is a regular file (not followed through a symlink),

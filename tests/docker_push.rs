@@ -72,8 +72,7 @@ fn docker_push_to_test_repos_just_works_through_the_role() {
 
     // 1. docker push, no docker login.
     let image = format!("{ecr_host}/test-repos:first");
-    docker.import_image(&image, "first");
-    let out = docker.run(&["push", &image], &[]);
+    let out = docker.import_and_push(&image, &[]);
     assert!(
         out.status.success(),
         "docker push failed:\nstdout: {}\nstderr: {}\nproxy: {:?}",
@@ -91,8 +90,7 @@ fn docker_push_to_test_repos_just_works_through_the_role() {
     // 2. A second push is served from the cache: nothing reaches the emulator.
     let calls = proxy.total();
     let image2 = format!("{ecr_host}/test-repos:second");
-    docker.import_image(&image2, "second");
-    let out = docker.run(&["push", &image2], &[]);
+    let out = docker.import_and_push(&image2, &[]);
     assert!(out.status.success(), "second push failed: {}", stderr(&out));
     assert!(ecr.tags("test-repos").contains(&"second".to_string()));
     assert_eq!(
@@ -104,8 +102,7 @@ fn docker_push_to_test_repos_just_works_through_the_role() {
 
     // 3. A registry that is not ECR, mapped to us too: docker goes anonymous, we stay quiet.
     let anon = format!("{other_host}/library/hello:anon");
-    docker.import_image(&anon, "anon");
-    let out = docker.run(&["push", &anon], &[]);
+    let out = docker.import_and_push(&anon, &[]);
     assert!(
         out.status.success(),
         "anonymous push failed: {}",
@@ -121,8 +118,7 @@ fn docker_push_to_test_repos_just_works_through_the_role() {
 
     // 4. The custom name: same registry, same cached token, pushed through docker.
     let custom = format!("{alias}/test-repos:custom");
-    docker.import_image(&custom, "custom");
-    let out = docker.run(&["push", &custom], &[]);
+    let out = docker.import_and_push(&custom, &[]);
     assert!(
         out.status.success(),
         "push through the custom name failed: {}",
@@ -137,8 +133,7 @@ fn docker_push_to_test_repos_just_works_through_the_role() {
 
     // 5. The user's own profile (no role): the push fails, and docker shows our reason.
     let denied = format!("{ecr_host}/test-repos:denied");
-    docker.import_image(&denied, "denied");
-    let out = docker.run(&["push", &denied], &[("ECR_ROLE_PROFILE", "default")]);
+    let out = docker.import_and_push(&denied, &[("ECR_ROLE_PROFILE", "default")]);
     assert!(!out.status.success(), "a push without the role must fail");
     let said = format!("{}{}", stdout(&out), stderr(&out));
     assert!(

@@ -56,16 +56,20 @@ pub fn fetch_token(
     profiles: &Profiles,
     cache: Option<&Cache>,
 ) -> Result<Token, AwsError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .enable_io()
-        .build()
-        .map_err(|e| AwsError::Runtime(e.to_string()))?;
-    runtime.block_on(async {
+    block_on(async {
         let sdk = load_sdk_config(identity, registry.region()).await;
         let creds = credentials::for_profile(&identity.profile, profiles, &sdk, cache).await?;
         ecr::get_token(registry, identity, profiles, &creds, &sdk).await
-    })
+    })?
+}
+
+/// Runs AWS work on a current-thread runtime, the one place a runtime is started.
+pub fn block_on<F: std::future::Future>(work: F) -> Result<F::Output, AwsError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| AwsError::Runtime(e.to_string()))?;
+    Ok(runtime.block_on(work))
 }
 
 /// The SDK configuration shared by every client: region, timeouts, retries, and the

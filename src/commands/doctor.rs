@@ -9,11 +9,10 @@ use std::io::Write;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::setup::{docker_config_path, helper_suffix, on_path};
+use super::setup::{docker_config_path, helper_suffix, on_path, read_docker_config};
 use crate::aws::{self, AwsError, assume_role, credentials, ecr};
 use crate::cache::{Cache, CacheKey, now_secs};
 use crate::config::{self, Settings};
-use crate::files::read_optional;
 use crate::identity::{self, Identity};
 use crate::profile_file::{Profiles, tilde};
 use crate::registry::{Registry, host_of};
@@ -70,18 +69,15 @@ pub enum DoctorError {
     NotEcr(String),
     #[error("{0}")]
     Config(#[from] config::ConfigError),
-    #[error("cannot start the async runtime: {0}")]
-    Runtime(String),
+    #[error(transparent)]
+    Runtime(#[from] AwsError),
 }
 
 /// Runs the checks and prints the report; `Ok(true)` if all passed.
 pub fn run(registry: Option<&str>, json: bool, out: &mut impl Write) -> Result<bool, DoctorError> {
     let settings = Settings::load()?;
     let docker_config = docker_config_path();
-    let docker_doc: Option<Value> = read_optional(&docker_config)
-        .ok()
-        .flatten()
-        .and_then(|t| serde_json::from_str(&t).ok());
+    let docker_doc = read_docker_config(&docker_config);
     let suffix = helper_suffix();
     let server = match registry {
         Some(r) => r.to_string(),
@@ -113,11 +109,7 @@ pub fn run(registry: Option<&str>, json: bool, out: &mut impl Write) -> Result<b
         profile_check(&identity, &profiles),
     ];
     if checks.last().is_some_and(|c| c.status != "fail") {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| DoctorError::Runtime(e.to_string()))?;
-        runtime.block_on(aws_checks(&registry, &identity, &profiles, &mut checks));
+        aws::block_on(aws_checks(&registry, &identity, &profiles, &mut checks))?;
     }
     checks.push(cache_check(&registry, &identity));
 

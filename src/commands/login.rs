@@ -24,8 +24,6 @@ pub enum LoginError {
         profile: String,
         source: Box<AwsError>,
     },
-    #[error("cannot start the async runtime: {0}")]
-    Runtime(String),
 }
 
 /// Primes the role session (and, with a registry, its token); reports on `out`.
@@ -50,16 +48,15 @@ pub fn run(
             .value(profile, "region")
             .unwrap_or("us-east-1")
             .to_string();
-        let runtime = runtime()?;
-        let creds = runtime
-            .block_on(async {
-                let sdk = aws::load_sdk_config(&identity, &region).await;
-                aws::credentials::for_profile(profile, &profiles, &sdk, cache.as_ref()).await
-            })
-            .map_err(|source| LoginError::Aws {
-                profile: profile.to_string(),
-                source: Box::new(source),
-            })?;
+        let creds = aws::block_on(async {
+            let sdk = aws::load_sdk_config(&identity, &region).await;
+            aws::credentials::for_profile(profile, &profiles, &sdk, cache.as_ref()).await
+        })
+        .and_then(|result| result)
+        .map_err(|source| LoginError::Aws {
+            profile: profile.to_string(),
+            source: Box::new(source),
+        })?;
         let until = creds.expiry().map_or("no expiry".to_string(), |t| {
             let secs = t
                 .duration_since(std::time::UNIX_EPOCH)
@@ -89,11 +86,4 @@ pub fn run(
         entry.expires_at.saturating_sub(now_secs()) / 60
     );
     Ok(true)
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, LoginError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| LoginError::Runtime(e.to_string()))
 }

@@ -321,6 +321,12 @@ pub fn docker_config_path() -> PathBuf {
     }
 }
 
+/// docker's config.json as JSON, if it exists and parses (for checks that only read it).
+pub fn read_docker_config(path: &Path) -> Option<Value> {
+    let text = read_optional(path).ok()??;
+    serde_json::from_str(&text).ok()
+}
+
 /// The name docker knows the helper by: the binary's name after `docker-credential-`.
 pub fn helper_suffix() -> String {
     std::env::current_exe()
@@ -423,11 +429,7 @@ fn warnings(docker_config: &Path, key: &str, suffix: &str) -> Vec<String> {
             "docker-credential-{suffix} is not on PATH, so docker will not find it: add {here} to PATH (or install it with install/install.sh)"
         ));
     }
-    let doc: Option<Value> = read_optional(docker_config)
-        .ok()
-        .flatten()
-        .and_then(|t| serde_json::from_str(&t).ok());
-    if let Some(doc) = doc {
+    if let Some(doc) = read_docker_config(docker_config) {
         if doc
             .pointer("/auths")
             .and_then(Value::as_object)

@@ -258,6 +258,13 @@ impl DockerClient {
         super::run_with_stdin(&mut cmd, b"")
     }
 
+    /// Makes an image named `reference` (its tag as content) and `docker push`es it.
+    pub fn import_and_push(&self, reference: &str, extra: &[(&str, &str)]) -> Output {
+        let tag = reference.rsplit(':').next().unwrap_or(reference);
+        self.import_image(reference, tag);
+        self.run(&["push", reference], extra)
+    }
+
     /// Makes an image without pulling anything: a one-file tarball, `docker import`ed.
     pub fn import_image(&self, reference: &str, content: &str) {
         let dir = TempDir::new("image");
