@@ -17,7 +17,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Read;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -37,14 +37,19 @@ const FORMAT: u32 = 1;
 /// What went wrong writing the cache. Never fatal: `get` still returns credentials.
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    #[error("cache directory {0} is not usable (a symlink, not a directory, or not owned by you)")]
+    #[error(
+        "cache directory {0} is not usable (a symlink, not a directory, not owned by you, or open to others: make it yours and mode 0700)"
+    )]
     UntrustedDir(String),
+    #[error("the cache is off")]
+    Off,
     #[error("cannot write the token cache in {dir}: {source}")]
     Io { dir: String, source: std::io::Error },
 }
 
-/// What a cached token is keyed on: the registry's token scope, the profile and the role.
-/// Not an access key id, which changes with every AssumeRole.
+/// What a cached token is keyed on: the registry's token scope, the profile, the role,
+/// and the identity's fingerprint (who the chain starts as, which endpoints it uses;
+/// see [`Identity::fingerprint`]), so a token is only served to the identity that fetched it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheKey(String);
 
@@ -52,10 +57,11 @@ impl CacheKey {
     /// The key for a registry served through an identity.
     pub fn new(registry: &Registry, identity: &Identity) -> CacheKey {
         CacheKey(format!(
-            "{}|profile={}|role={}",
+            "{}|profile={}|role={}|identity={:016x}",
             registry.token_scope(),
             identity.profile,
-            identity.role_arn.as_deref().unwrap_or("")
+            identity.role_arn.as_deref().unwrap_or(""),
+            identity.fingerprint
         ))
     }
 
@@ -184,6 +190,8 @@ pub fn now_secs() -> u64 {
 #[derive(Debug, Clone)]
 pub struct Cache {
     dir: PathBuf,
+    /// `false` for [`Cache::off`]: nothing is read or written.
+    on: bool,
 }
 
 /// An exclusive hold on one key, for the process that fetches its token.
@@ -208,7 +216,21 @@ pub enum Lock {
 impl Cache {
     /// A cache in `dir`; nothing is touched until it is used.
     pub fn new(dir: PathBuf) -> Cache {
-        Cache { dir }
+        Cache { dir, on: true }
+    }
+
+    /// A cache that holds nothing (turned off, or no place for it): every lookup
+    /// misses and every store is a no-op, so callers never ask whether there is one.
+    pub fn off() -> Cache {
+        Cache {
+            dir: PathBuf::new(),
+            on: false,
+        }
+    }
+
+    /// The directory, when the cache is on (for `doctor`).
+    pub fn dir(&self) -> Option<&Path> {
+        self.on.then_some(self.dir.as_path())
     }
 
     fn token_path(&self, key: &CacheKey) -> PathBuf {
@@ -235,7 +257,8 @@ impl Cache {
 
     /// Whether the directory is a real directory (not a symlink) owned by us.
     fn dir_is_ours(&self) -> bool {
-        fs::symlink_metadata(&self.dir).is_ok_and(|m| m.is_dir() && m.uid() == current_uid())
+        self.on
+            && fs::symlink_metadata(&self.dir).is_ok_and(|m| m.is_dir() && m.uid() == current_uid())
     }
 
     /// Takes the key's lock to fetch, or waits (up to `wait`) for the process that holds
@@ -298,6 +321,9 @@ impl Cache {
     }
 
     fn write(&self, name: &str, body: &[u8]) -> Result<(), CacheError> {
+        if !self.on {
+            return Ok(());
+        }
         self.ensure_dir()?;
         crate::files::write_atomically(&self.dir.join(name), body, 0o600).map_err(self.io_error())
     }
@@ -335,17 +361,18 @@ impl Cache {
         removed
     }
 
-    /// Creates the directory 0700 if needed, and checks an existing one is ours and private.
+    /// Creates the directory 0700 if needed; an existing one must be a real directory,
+    /// ours and private. It is never altered: `ECR_ROLE_CACHE_DIR=/tmp` must not make
+    /// `/tmp` private (a loose or foreign directory is refused, and nothing is cached).
     fn ensure_dir(&self) -> Result<(), CacheError> {
+        if !self.on {
+            return Err(CacheError::Off);
+        }
         let untrusted = || CacheError::UntrustedDir(self.dir.display().to_string());
         match fs::symlink_metadata(&self.dir) {
             Ok(meta) => {
-                if !meta.is_dir() || meta.uid() != current_uid() {
+                if !meta.is_dir() || meta.uid() != current_uid() || meta.mode() & 0o077 != 0 {
                     return Err(untrusted());
-                }
-                if meta.mode() & 0o077 != 0 {
-                    fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))
-                        .map_err(self.io_error())?;
                 }
                 Ok(())
             }
@@ -388,14 +415,11 @@ fn read_entry<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
     serde_json::from_str(&text).ok()
 }
 
-fn current_uid() -> u32 {
-    // SAFETY: getuid has no preconditions and cannot fail.
-    unsafe { libc::getuid() }
-}
+use crate::home::current_uid;
 
 /// FNV-1a, 64 bits: a stable file name for a key (collisions only cost a cache miss,
 /// since each file carries its full key).
-fn fnv1a64(bytes: &[u8]) -> u64 {
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
         (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
@@ -405,15 +429,16 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
 mod tests {
     use super::*;
     use crate::identity::ChosenBy;
+    use std::os::unix::fs::PermissionsExt;
 
     fn key(profile: &str) -> (Registry, CacheKey) {
         let registry =
             Registry::parse("123456789012.dkr.ecr.ap-northeast-1.amazonaws.com").unwrap();
-        let identity = Identity {
-            profile: profile.into(),
-            chosen_by: ChosenBy::Fallback,
-            role_arn: Some("arn:aws:iam::123456789012:role/R".into()),
-        };
+        let identity = Identity::for_tests(
+            profile,
+            ChosenBy::Fallback,
+            Some("arn:aws:iam::123456789012:role/R"),
+        );
         let key = CacheKey::new(&registry, &identity);
         (registry, key)
     }
@@ -526,7 +551,7 @@ mod tests {
         fn no_host_or_profile_steers_the_cache_path(profile in ".{0,80}", id in "[0-9]{12}", region in "[a-z]{2}-[a-z]{1,10}-[0-9]") {
             let host = format!("{id}.dkr.ecr.{region}.amazonaws.com");
             let registry = Registry::parse(&host).unwrap();
-            let identity = Identity { profile, chosen_by: ChosenBy::Fallback, role_arn: None };
+            let identity = Identity::for_tests(&profile, ChosenBy::Fallback, None);
             let cache = Cache::new(PathBuf::from("/cache"));
             let path = cache.token_path(&CacheKey::new(&registry, &identity));
             let name = path.file_name().unwrap().to_str().unwrap();

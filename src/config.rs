@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::profile_file::Profiles;
+use crate::profiles::Profiles;
 use crate::registry::Registry;
 
 /// Environment variable naming the profile for one command; wins over every mapping.

@@ -22,6 +22,9 @@ pub enum Error {
     /// The helper's settings could not be read.
     #[error("{PROGRAM}: {0}")]
     Config(#[from] ConfigError),
+    /// The AWS files (or the home they live in) could not be read.
+    #[error("{PROGRAM}: {0}")]
+    Context(#[from] crate::context::ContextError),
     /// An ECR registry's token could not be had.
     #[error("{PROGRAM}: {0}")]
     Token(Box<TokenError>),
@@ -84,11 +87,11 @@ mod tests {
     fn token_errors_name_registry_profile_role_and_code() {
         let err = Error::from(TokenError {
             registry: Registry::parse("123456789012.dkr.ecr.ap-northeast-1.amazonaws.com").unwrap(),
-            identity: Identity {
-                profile: "ECRLoginAndPushRoleProfile".into(),
-                chosen_by: ChosenBy::RegistryMapping,
-                role_arn: Some("arn:aws:iam::123456789012:role/ECRLoginAndPushRole".into()),
-            },
+            identity: Identity::for_tests(
+                "ECRLoginAndPushRoleProfile",
+                ChosenBy::RegistryMapping,
+                Some("arn:aws:iam::123456789012:role/ECRLoginAndPushRole"),
+            ),
             source: AwsError::AssumeRoleDenied {
                 principal: Principal(Some("user-for-switch".into())),
                 role: "ECRLoginAndPushRole".into(),

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::profile_file::tilde;
+use crate::home::tilde;
 
 /// A planned change of one file.
 #[derive(Debug, Clone, PartialEq, Eq)]

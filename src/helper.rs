@@ -1,7 +1,7 @@
 //! The credential-helper verbs docker calls: `get`, `store`, `erase`, `list`.
 //!
-//! `get` follows the data flow: stdin → registry → identity → cache; only on a
-//! miss does it take the key's lock, look again (another process may have just
+//! `get` follows the data flow: stdin → registry → context (settings, profiles,
+//! cache) → identity → cache; only on a miss does it take the key's lock, look again (another process may have just
 //! fetched), and go to AWS. The SDK, TLS and the async runtime exist only on
 //! that miss path.
 
@@ -9,12 +9,11 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use crate::cache::{Cache, CacheKey, CachedToken, Freshness, Lock, MIN_REMAINING_SECS, now_secs};
-use crate::config::{self, Settings};
+use crate::cache::{CachedToken, Freshness, Lock, MIN_REMAINING_SECS, now_secs};
+use crate::context::{self, Context};
 use crate::error::{Error, PROGRAM, TokenError};
-use crate::identity::{self, Identity};
+use crate::identity::Identity;
 use crate::log::debug;
-use crate::profile_file::Profiles;
 use crate::protocol::{self, Credentials};
 use crate::registry::Registry;
 
@@ -27,15 +26,21 @@ pub fn get(input: impl Read, out: &mut impl Write) -> Result<(), Error> {
     // For a host that is not ECR by its name, a broken settings file is not a reason to
     // speak up: docker must carry on quietly for Docker Hub and friends.
     let settings = match Registry::parse(&server_url) {
-        Some(_) => Settings::load()?,
-        None => Settings::load().map_err(|_| Error::NotEcr)?,
+        Some(_) => Context::settings()?,
+        None => Context::settings().map_err(|_| Error::NotEcr)?,
     };
-    let registry = resolve_registry(&server_url, &settings).ok_or(Error::NotEcr)?;
-    let mut profiles = Profiles::load();
-    settings.add_role_profiles(&mut profiles);
-    let identity = identity::resolve(&registry, &settings, &profiles, config::env_nonempty);
-    let key = CacheKey::new(&registry, &identity);
-    let cache = open_cache();
+    let registry = context::registry(&server_url, &settings).ok_or(Error::NotEcr)?;
+    let ctx = Context::load(settings)?;
+    let identity = ctx.identity(&registry);
+    if let Err(e) = &identity.chain {
+        return Err(token_error(
+            registry.clone(),
+            identity.clone(),
+            crate::aws::AwsError::Chain(e.clone()),
+        ));
+    }
+    let key = Context::key(&registry, &identity);
+    let cache = &ctx.cache;
     debug!(
         "get {}: profile {} ({}), role {}",
         registry.host,
@@ -44,25 +49,25 @@ pub fn get(input: impl Read, out: &mut impl Write) -> Result<(), Error> {
         identity.role_arn.as_deref().unwrap_or("none")
     );
 
-    let mut cached = cache.as_ref().and_then(|c| c.lookup(&key));
+    let mut cached = cache.lookup(&key);
     if let Some(token) = cached.as_ref().filter(|t| is_fresh(t)) {
         debug!("cache hit, expires at {}", token.expires_at);
         return answer(out, &server_url, token);
     }
     // Held until `get` returns: other processes wanting this key wait for this one.
-    let _held = match cache.as_ref().map(|c| c.lock(&key, LOCK_WAIT)) {
-        Some(Lock::Held(held)) => Some(held),
-        Some(Lock::WaitedForAnother | Lock::Unavailable) | None => None,
+    let _held = match cache.lock(&key, LOCK_WAIT) {
+        Lock::Held(held) => Some(held),
+        Lock::WaitedForAnother | Lock::Unavailable => None,
     };
     // Another process may have fetched while this one waited for the lock.
-    cached = cache.as_ref().and_then(|c| c.lookup(&key)).or(cached);
+    cached = cache.lookup(&key).or(cached);
     if let Some(token) = cached.as_ref().filter(|t| is_fresh(t)) {
         debug!("cache hit after waiting for another fetch");
         return answer(out, &server_url, token);
     }
 
     debug!("cache miss: fetching a token from AWS");
-    match fetch_and_keep(&registry, &identity, &profiles, cache.as_ref()) {
+    match ctx.fetch_and_keep(&registry, &identity) {
         Ok(entry) => answer(out, &server_url, &entry),
         Err(source) => {
             debug!("fetch failed: {source}");
@@ -81,38 +86,38 @@ pub fn get(input: impl Read, out: &mut impl Write) -> Result<(), Error> {
     }
 }
 
-/// Fetches the registry's token through the identity and keeps it in the cache when
-/// it has a usable lifetime (a cache that can't be written is a warning, not a failure).
-pub fn fetch_and_keep(
-    registry: &Registry,
-    identity: &Identity,
-    profiles: &Profiles,
-    cache: Option<&Cache>,
-) -> Result<CachedToken, crate::aws::AwsError> {
-    let fetched_at = now_secs();
-    let started = std::time::Instant::now();
-    let token = crate::aws::fetch_token(registry, identity, profiles, cache)?;
-    debug!(
-        "fetched in {} ms, expires at {:?}",
-        started.elapsed().as_millis(),
-        token.expires_at
-    );
-    let entry = CachedToken::new(
-        &CacheKey::new(registry, identity),
-        registry,
-        token.username,
-        token.password,
-        fetched_at,
-        token.expires_at.unwrap_or(0),
-    );
-    if let Some(cache) = cache
-        && entry.freshness(fetched_at) == Freshness::Fresh
-        && let Err(e) = cache.store(&entry)
-    {
-        debug!("token not cached: {e}");
-        eprintln!("{PROGRAM}: warning: token not cached: {e}");
+impl Context {
+    /// Fetches the registry's token through the identity and keeps it in the cache when
+    /// it has a usable lifetime (a cache that can't be written is a warning, not a failure).
+    pub fn fetch_and_keep(
+        &self,
+        registry: &Registry,
+        identity: &Identity,
+    ) -> Result<CachedToken, crate::aws::AwsError> {
+        let fetched_at = now_secs();
+        let started = std::time::Instant::now();
+        let token = crate::aws::fetch_token(registry, identity, &self.profiles, &self.cache)?;
+        debug!(
+            "fetched in {} ms, expires at {:?}",
+            started.elapsed().as_millis(),
+            token.expires_at
+        );
+        let entry = CachedToken::new(
+            &Context::key(registry, identity),
+            registry,
+            token.username,
+            token.password,
+            fetched_at,
+            token.expires_at.unwrap_or(0),
+        );
+        if entry.freshness(fetched_at) == Freshness::Fresh
+            && let Err(e) = self.cache.store(&entry)
+        {
+            debug!("token not cached: {e}");
+            eprintln!("{PROGRAM}: warning: token not cached: {e}");
+        }
+        Ok(entry)
     }
-    Ok(entry)
 }
 
 /// `store`: docker login hands us credentials; ours come from AWS, so a valid
@@ -126,10 +131,9 @@ pub fn store(input: impl Read) -> Result<(), Error> {
 /// `erase`: forget the registry's cached tokens (for every profile). Not ECR: nothing to do.
 pub fn erase(input: impl Read) -> Result<(), Error> {
     let server_url = protocol::read_server_url(input)?;
-    let settings = Settings::load()?;
-    if let (Some(registry), Some(cache)) = (resolve_registry(&server_url, &settings), open_cache())
-    {
-        cache.remove_scope(&registry.token_scope());
+    let settings = Context::settings()?;
+    if let Some(registry) = context::registry(&server_url, &settings) {
+        context::open_cache().remove_scope(&registry.token_scope());
     }
     Ok(())
 }
@@ -137,9 +141,8 @@ pub fn erase(input: impl Read) -> Result<(), Error> {
 /// `list`: registries with a cached token that is still valid → `AWS`.
 pub fn list(out: &mut impl Write) -> Result<(), Error> {
     let now = now_secs();
-    let entries: BTreeMap<String, String> = open_cache()
-        .map(|c| c.entries())
-        .unwrap_or_default()
+    let entries: BTreeMap<String, String> = context::open_cache()
+        .entries()
         .into_iter()
         .filter(|t| t.expires_at > now + MIN_REMAINING_SECS)
         .map(|t| (format!("https://{}", t.host), t.username))
@@ -148,23 +151,8 @@ pub fn list(out: &mut impl Write) -> Result<(), Error> {
         .map_err(Error::Output)
 }
 
-/// The ECR registry a server URL names: an ECR host, or a custom name the settings map.
-pub fn resolve_registry(server_url: &str, settings: &Settings) -> Option<Registry> {
-    Registry::parse(server_url).or_else(|| {
-        crate::registry::host_of(server_url).and_then(|host| settings.custom_registry(&host))
-    })
-}
-
 fn is_fresh(token: &CachedToken) -> bool {
     token.freshness(now_secs()) == Freshness::Fresh
-}
-
-/// The cache, unless it is turned off or has no place.
-pub fn open_cache() -> Option<Cache> {
-    if config::cache_disabled() {
-        return None;
-    }
-    config::cache_dir().ok().map(Cache::new)
 }
 
 fn answer(out: &mut impl Write, server_url: &str, token: &CachedToken) -> Result<(), Error> {

@@ -1,24 +1,65 @@
-//! Which AWS profile (and so which role) serves a registry. The order, first match wins:
-//! `ECR_ROLE_PROFILE` (one command's override), the registry's mapping in the helper's
-//! settings, the helper's default profile, `AWS_PROFILE`, then `default`.
-//! An explicit mapping beats `AWS_PROFILE` on purpose: docker's environment often
-//! carries an `AWS_PROFILE` meant for something else. Pure: no I/O of its own.
+//! Which AWS identity serves a registry: the profile (first match wins:
+//! `ECR_ROLE_PROFILE`, the registry's mapping in the helper's settings, the helper's
+//! default profile, `AWS_PROFILE`, then `default`), the credential chain that profile
+//! stands for ([`crate::chain`]), and the fingerprint that keys the token cache.
+//! An explicit mapping beats `AWS_PROFILE` and environment keys on purpose: docker's
+//! environment often carries credentials meant for something else.
+//! Pure: no I/O of its own.
 
 use std::fmt;
 
+use crate::chain::{self, Chain, ChainError, Selection};
 use crate::config::{ENV_PROFILE, Settings};
-use crate::profile_file::Profiles;
+use crate::profiles::Profiles;
 use crate::registry::Registry;
 
-/// The profile chosen for a registry, why, and the role it switches into.
+/// The environment that changes who a token is fetched as or where it comes from, so
+/// it is part of the cache key (a token fetched from one endpoint is not served for another).
+const ENDPOINT_VARS: &[&str] = &[
+    // Who an environment-based source is (credential_source = Environment, the SDK's
+    // default chain): these decide it without any call.
+    "AWS_ACCESS_KEY_ID",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_ECR",
+    "AWS_ENDPOINT_URL_ECR_PUBLIC",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+];
+
+/// The profile chosen for a registry, why, and the credentials it stands for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
     /// The AWS profile name.
     pub profile: String,
     /// Why this profile was chosen (said in messages and by `doctor`).
     pub chosen_by: ChosenBy,
-    /// The profile's `role_arn`, when it switches role.
+    /// The role the ECR call is made as, when there is one.
     pub role_arn: Option<String>,
+    /// The credential chain, or why the profile cannot have one.
+    pub chain: Result<Chain, ChainError>,
+    /// Hash of who the chain starts as and which endpoints it talks to (see [`fingerprint`]).
+    pub fingerprint: u64,
+}
+
+impl Identity {
+    /// An identity with a role and no chain of its own, for unit tests of other modules.
+    #[cfg(test)]
+    pub fn for_tests(profile: &str, chosen_by: ChosenBy, role_arn: Option<&str>) -> Identity {
+        Identity {
+            profile: profile.to_string(),
+            chosen_by,
+            role_arn: role_arn.map(str::to_string),
+            chain: Ok(Chain {
+                base: chain::Base::Ambient,
+                hops: Vec::new(),
+            }),
+            fingerprint: 0,
+        }
+    }
 }
 
 /// Where the profile choice came from.
@@ -48,7 +89,18 @@ impl fmt::Display for ChosenBy {
     }
 }
 
-/// Chooses the profile for `registry`. `env` reads an environment variable (non-empty values only).
+impl ChosenBy {
+    /// Whether the helper's own settings chose (then the profile beats environment keys).
+    fn selection(self) -> Selection {
+        match self {
+            ChosenBy::AwsProfile | ChosenBy::Fallback => Selection::Ambient,
+            _ => Selection::Explicit,
+        }
+    }
+}
+
+/// Chooses the profile for `registry` and resolves its chain. `env` reads an environment
+/// variable (non-empty values only).
 pub fn resolve(
     registry: &Registry,
     settings: &Settings,
@@ -66,19 +118,61 @@ pub fn resolve(
     } else {
         ("default".to_string(), ChosenBy::Fallback)
     };
-    let role_arn = profiles.role_arn(&profile).map(str::to_string);
+    of_profile(profile, chosen_by, profiles, env)
+}
+
+/// The identity of a named profile (for `login --profile`, and [`resolve`]).
+pub fn of_profile(
+    profile: String,
+    chosen_by: ChosenBy,
+    profiles: &Profiles,
+    env: impl Fn(&str) -> Option<String>,
+) -> Identity {
+    let chain = chain::resolve(profiles, &profile, chosen_by.selection(), &env);
+    let role_arn = chain
+        .as_ref()
+        .ok()
+        .and_then(|c| c.role_arn().map(str::to_string));
+    let fingerprint = fingerprint(chain.as_ref().ok(), &profile, profiles, &env);
     Identity {
         profile,
         chosen_by,
         role_arn,
+        chain,
+        fingerprint,
     }
+}
+
+/// Who the chain starts as (the access key id, the SSO role, the token file, the
+/// process, else "ambient") and the effective endpoint overrides, hashed: it keys the
+/// token cache without any network call and without writing key material anywhere.
+fn fingerprint(
+    chain: Option<&Chain>,
+    profile: &str,
+    profiles: &Profiles,
+    env: impl Fn(&str) -> Option<String>,
+) -> u64 {
+    let mut text = chain.map_or_else(String::new, Chain::fingerprint);
+    for var in ENDPOINT_VARS {
+        text.push_str(&format!("|{var}={}", env(var).unwrap_or_default()));
+    }
+    let endpoint = profiles.raw(profile, "endpoint_url").unwrap_or("");
+    text.push_str(&format!("|endpoint_url={endpoint}"));
+    if let Some(services) = profiles.value(profile, "services")
+        && let Some(section) = profiles.other_section(&format!("services {services}"))
+    {
+        for (key, value) in section {
+            text.push_str(&format!("|services.{key}={value}"));
+        }
+    }
+    crate::cache::fnv1a64(text.as_bytes())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::RegistrySettings;
-    use crate::profile_file::FileKind;
+    use crate::profiles::FileKind;
 
     const HOST: &str = "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com";
 
@@ -97,7 +191,7 @@ mod tests {
         );
         let mut profiles = Profiles::default();
         profiles.add(
-            "[profile mapped]\nrole_arn = arn:aws:iam::123456789012:role/R\n",
+            "[profile mapped]\nrole_arn = arn:aws:iam::123456789012:role/R\ncredential_source = Environment\n",
             FileKind::Config,
         );
         (registry, settings, profiles)
@@ -149,5 +243,44 @@ mod tests {
             (id.profile.as_str(), id.chosen_by),
             ("default", ChosenBy::Fallback)
         );
+    }
+
+    #[test]
+    fn the_fingerprint_follows_keys_and_endpoints() {
+        let (registry, settings, mut profiles) = setup();
+        profiles.add(
+            "[default]\naws_access_key_id = AKIDONE\naws_secret_access_key = s\n",
+            FileKind::Config,
+        );
+        const CHOSEN: &[(&str, &str)] = &[("ECR_ROLE_PROFILE", "default")];
+        let base = resolve(&registry, &settings, &profiles, env_of(CHOSEN));
+        assert!(base.chain.is_ok(), "{:?}", base.chain);
+        let other_endpoint = resolve(
+            &registry,
+            &settings,
+            &profiles,
+            env_of(&[
+                ("ECR_ROLE_PROFILE", "default"),
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:1"),
+            ]),
+        );
+        assert_ne!(base.fingerprint, other_endpoint.fingerprint);
+        profiles.set("default", "aws_access_key_id", "AKIDTWO");
+        let other_key = resolve(&registry, &settings, &profiles, env_of(CHOSEN));
+        assert_ne!(base.fingerprint, other_key.fingerprint);
+        // credential_source = Environment: the environment's key is who it is.
+        let mapped = resolve(
+            &registry,
+            &settings,
+            &profiles,
+            env_of(&[("AWS_ACCESS_KEY_ID", "AKIDA")]),
+        );
+        let mapped_b = resolve(
+            &registry,
+            &settings,
+            &profiles,
+            env_of(&[("AWS_ACCESS_KEY_ID", "AKIDB")]),
+        );
+        assert_ne!(mapped.fingerprint, mapped_b.fingerprint);
     }
 }

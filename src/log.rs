@@ -1,5 +1,7 @@
 //! The opt-in debug log. Off unless `ECR_ROLE_LOG` is set: to a file path, or to
-//! `1` for `debug.log` in the cache directory. The file is created 0600, capped at
+//! `1` for `debug.log` in the cache directory. The file is created 0600 (and written
+//! only while it is a private regular file of ours: a FIFO, a symlink or another
+//! user's file at that path gets nothing), its directories 0700, capped at
 //! 1 MiB (then rotated to `.1`, so it never grows without bound as the Go helper's
 //! log does), and every line is scrubbed of the secrets this process has handled
 //! (ECR passwords, role keys and session tokens), on top of never being handed one.
@@ -64,21 +66,50 @@ pub fn write(args: fmt::Arguments<'_>) {
         crate::cache::now_secs(),
         std::process::id()
     ));
-    if std::fs::metadata(path).is_ok_and(|m| m.len() > MAX_BYTES) {
-        let _ = std::fs::rename(path, path.with_extension("log.1"));
+    if let Some(mut file) = open_ours(path) {
+        if file.metadata().is_ok_and(|m| m.len() > MAX_BYTES) {
+            drop(file);
+            let _ = std::fs::rename(path, path.with_extension("log.1"));
+            let Some(fresh) = open_ours(path) else { return };
+            file = fresh;
+        }
+        let _ = file.write_all(line.as_bytes());
     }
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
+}
+
+/// Opens the log for appending only if what is there is ours: a regular file (not a
+/// FIFO, which would hang us, nor a symlink) owned by this user, made 0600 if it was
+/// not. A new file is created 0600, its missing directories 0700 (whatever the umask).
+/// Anything else (another user's file, a FIFO) is not written to, and never altered.
+fn open_ours(path: &std::path::Path) -> Option<std::fs::File> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+        && !dir.exists()
+    {
+        let _ = std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir);
     }
     let file = OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path);
-    if let Ok(mut file) = file {
-        let _ = file.write_all(line.as_bytes());
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.uid() != crate::home::current_uid() {
+        return None;
     }
+    // Our own log, left readable by an older version or by hand: made private first.
+    if meta.mode() & 0o077 != 0 {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .ok()?;
+    }
+    Some(file)
 }
 
 /// Logs a formatted line when `ECR_ROLE_LOG` is set.

@@ -3,17 +3,23 @@
 
 mod aws;
 mod cache;
+mod chain;
 mod cli;
 mod commands;
 mod config;
+mod context;
 mod error;
 mod files;
 mod helper;
+mod home;
 mod identity;
 mod log;
-mod profile_file;
+mod profile_edit;
+mod profiles;
 mod protocol;
 mod registry;
+#[cfg(test)]
+mod sdk_conformance;
 mod secret;
 
 use std::io::Write;
@@ -25,6 +31,9 @@ use cli::{Cli, Command};
 use error::Error;
 
 fn main() -> ExitCode {
+    // First, while the process has one thread: one home and absolute AWS file paths
+    // for everything that follows, the SDK included (see `home`).
+    let _ = home::settle();
     // Docker runs `docker-credential-ecr-role get` (or store, erase, list) on every
     // push and pull: answer those without building the whole command-line parser,
     // which costs more than the cache hit itself. Anything else goes to clap.

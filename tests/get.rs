@@ -62,16 +62,16 @@ fn role_profile_gets_the_token_then_serves_it_from_the_cache() {
         proxy.counts()
     );
 
-    // Even with the AWS endpoint pointed at a closed port, the hit answers.
+    // A token belongs to the endpoint it came from: pointed elsewhere, it is a miss.
     let closed = format!("http://127.0.0.1:{}", free_port());
     let out = sandbox.get(
         &format!("https://{REGISTRY}:443/v2/test-repos/manifests/latest"),
         &[("AWS_ENDPOINT_URL", &closed)],
     );
-    assert_credentials(
-        &out,
-        &format!("https://{REGISTRY}:443/v2/test-repos/manifests/latest"),
-        PASSWORD,
+    assert!(
+        !out.status.success() && stdout(&out).contains("Connection refused"),
+        "another endpoint must not be served the cached token: {}",
+        stdout(&out)
     );
 }
 
@@ -319,8 +319,15 @@ fn a_stale_token_is_refreshed_and_a_failed_refresh_falls_back_to_it() {
 
     // Refresh fails while the old token is still valid: the old token, and a warning.
     age(&file);
-    let closed = format!("http://127.0.0.1:{}", free_port());
-    let out = sandbox.get(REGISTRY, &[("AWS_ENDPOINT_URL", &closed)]);
+    proxy.inject(
+        "sts:AssumeRole",
+        5,
+        support::proxy::Fault::Error {
+            status: 500,
+            code: "InternalFailure",
+        },
+    );
+    let out = sandbox.get(REGISTRY, &[]);
     assert_credentials(&out, REGISTRY, "older-password");
     let warning = stderr(&out);
     assert!(

@@ -321,19 +321,30 @@ fn a_cache_that_is_not_ours_is_never_trusted_nor_written_through() {
         .collect();
     assert_eq!(before, after, "nothing written through the symlink");
 
-    // A group-readable cache directory is tightened back to 0700.
+    // A group-readable cache directory that exists is refused, never altered: the
+    // helper changes the mode only of directories it creates itself.
     std::fs::remove_file(sandbox.cache_dir()).unwrap();
     std::fs::rename(&elsewhere, sandbox.cache_dir()).unwrap();
     std::fs::set_permissions(sandbox.cache_dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
     for f in token_files(&sandbox) {
         std::fs::remove_file(f).unwrap();
     }
-    assert_credentials(&sandbox.get(REGISTRY, &[]), REGISTRY, PASSWORD);
+    let out = sandbox.get(REGISTRY, &[]);
+    assert_credentials(&out, REGISTRY, PASSWORD);
+    assert!(
+        stderr(&out).contains("warning: token not cached"),
+        "{}",
+        stderr(&out)
+    );
     let mode = std::fs::metadata(sandbox.cache_dir())
         .unwrap()
         .permissions()
         .mode();
-    assert_eq!(mode & 0o777, 0o700);
+    assert_eq!(mode & 0o777, 0o755, "an existing directory keeps its mode");
+    assert!(
+        token_files(&sandbox).is_empty(),
+        "nothing cached in a loose directory"
+    );
 }
 
 #[test]

@@ -228,7 +228,7 @@ fn doctor_passes_on_the_role_profile() {
         "ok    docker config",
         "ok    helper on PATH",
         "ok    profile             ECRLoginAndPushRoleProfile (chosen by the registry's mapping)",
-        "ok    source credentials  found (source_profile default)",
+        "ok    source credentials  found (keys of profile default (****",
         "ok    caller identity     arn:aws:iam::123456789012:user/user-for-switch",
         "ok    assume role         arn:aws:iam::123456789012:role/ECRLoginAndPushRole",
         "ok    role identity       arn:aws:sts::123456789012:assumed-role/ECRLoginAndPushRole/",

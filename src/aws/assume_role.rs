@@ -1,6 +1,6 @@
-//! The switch into a profile's role: STS AssumeRole with the source credentials,
-//! honouring `external_id`, `role_session_name` and `duration_seconds` (aws-config
-//! ignores `duration_seconds` and `mfa_serial`, so the helper calls STS itself).
+//! One role hop of a chain: STS AssumeRole with the credentials below it, honouring
+//! `external_id`, `role_session_name` and the helper's extensions `duration_seconds`
+//! and `mfa_serial` (aws-config ignores both, so the helper calls STS itself).
 //! On AccessDenied it asks STS who the caller is, so the message can name them.
 
 use std::time::UNIX_EPOCH;
@@ -12,75 +12,73 @@ use aws_sdk_sts::config::{Credentials, Region};
 use super::AwsError;
 use super::error::{CallFailure, Principal};
 use crate::cache::{Cache, CachedRole};
-use crate::profile_file::Profiles;
+use crate::chain::{Chain, RoleHop};
 use crate::secret::Secret;
 
-/// The key an MFA role session is kept under: the role, the session settings, the device.
-fn mfa_session_key(profile: &str, role_arn: &str, profiles: &Profiles, mfa_serial: &str) -> String {
-    let setting = |k| profiles.value(profile, k).unwrap_or("");
+/// The key an MFA role session is kept under: who the chain starts as, the role, the
+/// session settings and the device.
+fn mfa_session_key(hop: &RoleHop, chain: &Chain, mfa_serial: &str) -> String {
     format!(
-        "mfa-role|{role_arn}|profile={profile}|external_id={}|session={}|duration={}|mfa={mfa_serial}",
-        setting("external_id"),
-        setting("role_session_name"),
-        setting("duration_seconds"),
+        "mfa-role|{}|profile={}|external_id={}|session={}|duration={}|mfa={mfa_serial}|from={:016x}",
+        hop.role_arn,
+        hop.profile,
+        hop.external_id.as_deref().unwrap_or(""),
+        hop.session_name.as_deref().unwrap_or(""),
+        hop.duration_seconds.as_deref().unwrap_or(""),
+        crate::cache::fnv1a64(chain.fingerprint().as_bytes()),
     )
 }
 
-/// The kept role session of a profile that needs MFA, if one is still valid: then
-/// neither the source credentials nor a code are needed.
-pub fn cached_mfa_session(
-    profile: &str,
-    role_arn: &str,
-    profiles: &Profiles,
-    cache: Option<&Cache>,
-) -> Option<Credentials> {
-    let serial = profiles.value(profile, "mfa_serial")?;
-    let role = cache?.lookup_role(&mfa_session_key(profile, role_arn, profiles, serial))?;
+/// The kept role session of a hop that needs MFA, if one is still valid: then
+/// neither the credentials below it nor a code are needed.
+pub fn kept_session(hop: &RoleHop, chain: &Chain, cache: &Cache) -> Option<Credentials> {
+    let serial = hop.mfa_serial.as_deref()?;
+    let role = cache.lookup_role(&mfa_session_key(hop, chain, serial))?;
     crate::log::secret(role.secret_access_key.expose());
     crate::log::secret(role.session_token.expose());
     Some(Credentials::new(
         role.access_key_id,
         role.secret_access_key.expose(),
         Some(role.session_token.expose().clone()),
-        Some(UNIX_EPOCH + std::time::Duration::from_secs(role.expires_at)),
+        UNIX_EPOCH.checked_add(std::time::Duration::from_secs(role.expires_at)),
         "MfaSessionCache",
     ))
 }
 
-/// Assumes `role_arn` for `profile` with `source` credentials; returns the role's credentials.
-/// A profile with `mfa_serial` asks for the code on the terminal (see [`super::mfa`]) and keeps
+/// Assumes the hop's role with `source` credentials; returns the role's credentials.
+/// A hop with `mfa_serial` asks for the code on the terminal (see [`super::mfa`]) and keeps
 /// the role session in the cache, so the code is asked once per session.
 pub async fn assume(
-    profile: &str,
-    role_arn: &str,
+    hop: &RoleHop,
+    chain: &Chain,
     source: Credentials,
-    profiles: &Profiles,
     sdk: &SdkConfig,
-    cache: Option<&Cache>,
+    cache: &Cache,
 ) -> Result<Credentials, AwsError> {
-    let client = sts_client(sdk, source, profiles.value(profile, "region"));
-    let mfa_serial = profiles.value(profile, "mfa_serial");
-
+    let client = sts_client(sdk, source, hop.region.as_deref());
+    let role_arn = hop.role_arn.as_str();
     let mut request = client
         .assume_role()
         .role_arn(role_arn)
-        .role_session_name(session_name(profiles, profile));
-    if let Some(external_id) = profiles.value(profile, "external_id") {
-        request = request.external_id(external_id);
-    }
-    if let Some(value) = profiles.value(profile, "duration_seconds") {
+        .role_session_name(
+            hop.session_name
+                .clone()
+                .unwrap_or_else(default_session_name),
+        )
+        .set_external_id(hop.external_id.clone());
+    if let Some(value) = &hop.duration_seconds {
         let seconds = value
             .parse::<i32>()
             .ok()
             .filter(|s| (900..=43200).contains(s))
             .ok_or_else(|| AwsError::BadDuration {
-                profile: profile.to_string(),
-                value: value.to_string(),
+                profile: hop.profile.clone(),
+                value: value.clone(),
             })?;
         request = request.duration_seconds(seconds);
     }
-    if let Some(serial) = mfa_serial {
-        let code = super::mfa::ask_code(profile, serial)?;
+    if let Some(serial) = &hop.mfa_serial {
+        let code = super::mfa::ask_code(&hop.profile, serial)?;
         request = request.serial_number(serial).token_code(code);
     }
 
@@ -111,18 +109,16 @@ pub async fn assume(
             message: "the answer has no credentials".to_string(),
         },
     })?;
-    let expiry = u64::try_from(creds.expiration().secs())
-        .ok()
-        .map(|s| UNIX_EPOCH + std::time::Duration::from_secs(s));
     crate::log::secret(creds.secret_access_key());
     crate::log::secret(creds.session_token());
-    if let (Some(serial), Some(cache)) = (mfa_serial, cache) {
+    let expires_at = u64::try_from(creds.expiration().secs()).ok();
+    if let (Some(serial), Some(expires_at)) = (&hop.mfa_serial, expires_at) {
         let kept = CachedRole::new(
-            mfa_session_key(profile, role_arn, profiles, serial),
+            mfa_session_key(hop, chain, serial),
             creds.access_key_id().to_string(),
             Secret::new(creds.secret_access_key().to_string()),
             Secret::new(creds.session_token().to_string()),
-            u64::try_from(creds.expiration().secs()).unwrap_or(0),
+            expires_at,
         );
         if let Err(e) = cache.store_role(&kept) {
             eprintln!(
@@ -135,9 +131,15 @@ pub async fn assume(
         creds.access_key_id(),
         creds.secret_access_key(),
         Some(creds.session_token().to_string()),
-        expiry,
+        expires_at.and_then(|s| UNIX_EPOCH.checked_add(std::time::Duration::from_secs(s))),
         "AssumeRole",
     ))
+}
+
+/// The role session name when the profile names none: one that names this tool (it shows
+/// in CloudTrail; the SDK's own default is `assume-role-from-profile-<millis>`).
+pub fn default_session_name() -> String {
+    format!("docker-credential-ecr-role-{}", crate::cache::now_secs())
 }
 
 /// An STS client calling with `creds`, in `region` if given (else the SDK config's).
@@ -165,14 +167,6 @@ pub async fn caller_arn(client: &Client) -> Result<String, AwsError> {
             failure: CallFailure::from_sdk(&err),
         }),
     }
-}
-
-/// `role_session_name` from the profile, else one that names this tool (it shows in CloudTrail).
-fn session_name(profiles: &Profiles, profile: &str) -> String {
-    profiles
-        .value(profile, "role_session_name")
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("docker-credential-ecr-role-{}", crate::cache::now_secs()))
 }
 
 /// The role's name: the last segment of its ARN.

@@ -1,9 +1,8 @@
-//! The credentials a profile stands for. A profile with `role_arn` is switched into
-//! by this helper itself (see [`super::assume_role`]), from its `source_profile`
-//! (which may itself switch role: chains work) or its `credential_source`.
-//! A profile without `role_arn` is handed to aws-config: its default chain for the
-//! profile docker runs us with, its profile-file provider for a source profile
-//! (static keys, SSO, `credential_process`).
+//! Runs a credential chain ([`crate::chain::Chain`]): the base credentials through
+//! the SDK's own provider for that kind of source, then each role hop through
+//! [`super::assume_role`] (which adds MFA and `duration_seconds`). `get`, `login`
+//! and `doctor` all come through [`for_chain`], so a kept MFA role session serves
+//! all three.
 
 use std::time::Duration;
 
@@ -12,173 +11,156 @@ use aws_config::default_provider::credentials::DefaultCredentialsChain;
 use aws_config::ecs::EcsCredentialsProvider;
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::imds::credentials::ImdsCredentialsProvider;
-use aws_config::profile::ProfileFileCredentialsProvider;
-use aws_sdk_sts::config::{Credentials, ProvideCredentials};
+use aws_config::provider_config::ProviderConfig;
+use aws_config::web_identity_token::{StaticConfiguration, WebIdentityTokenCredentialsProvider};
+use aws_sdk_sts::config::{Credentials, ProvideCredentials, Region};
 
 use super::AwsError;
 use super::assume_role;
 use crate::cache::Cache;
-use crate::profile_file::{Profiles, tilde};
+use crate::chain::{Base, Chain, NamedSource, RoleHop};
 
 /// How long the instance-metadata service may take before we decide there is none
 /// (a laptop has none, and `get` must not hang on it).
 const IMDS_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// The credentials of `profile`, switching role where the profile says so.
-pub async fn for_profile(
+/// A step of a chain that succeeded, for callers that report each (`doctor`).
+#[derive(Debug)]
+pub enum Step<'a> {
+    /// The base credentials were had.
+    Base(&'a Credentials),
+    /// A role was assumed (`kept`: its MFA session came from the cache).
+    Role { hop: &'a RoleHop, kept: bool },
+}
+
+/// The credentials at the end of `chain`: from the highest role whose MFA session is
+/// kept, else from the base, then through every remaining role. `on_step` hears of
+/// each step that succeeded, in order.
+pub async fn for_chain(
+    chain: &Chain,
     profile: &str,
-    profiles: &Profiles,
     sdk: &SdkConfig,
-    cache: Option<&Cache>,
+    cache: &Cache,
+    on_step: &mut dyn FnMut(Step<'_>),
 ) -> Result<Credentials, AwsError> {
-    match profiles.role_arn(profile) {
-        Some(role_arn) => {
-            let mut chain = vec![profile.to_string()];
-            switch(profile, role_arn, profiles, sdk, cache, &mut chain).await
+    let kept = chain
+        .hops
+        .iter()
+        .enumerate()
+        .rev()
+        .find_map(|(i, hop)| Some((i, assume_role::kept_session(hop, chain, cache)?)));
+    let (start, mut creds) = match kept {
+        Some((i, creds)) => {
+            on_step(Step::Role {
+                hop: &chain.hops[i],
+                kept: true,
+            });
+            (i + 1, creds)
         }
         None => {
-            if profile != "default" && profiles.get(profile).is_none() {
-                return Err(not_found(profile, profiles));
+            let creds = base(&chain.base, profile, sdk).await?;
+            on_step(Step::Base(&creds));
+            (0, creds)
+        }
+    };
+    for hop in &chain.hops[start..] {
+        creds = assume_role::assume(hop, chain, creds, sdk, cache).await?;
+        on_step(Step::Role { hop, kept: false });
+    }
+    Ok(creds)
+}
+
+/// The base credentials, each through the SDK's provider for that source.
+async fn base(base: &Base, profile: &str, sdk: &SdkConfig) -> Result<Credentials, AwsError> {
+    let region = sdk
+        .region()
+        .cloned()
+        .unwrap_or_else(|| Region::new("us-east-1"));
+    let provider_config = || ProviderConfig::default().with_region(Some(region.clone()));
+    match base {
+        Base::StaticKeys {
+            access_key_id,
+            secret_access_key,
+            session_token,
+            ..
+        } => {
+            crate::log::secret(secret_access_key.expose());
+            Ok(Credentials::new(
+                access_key_id,
+                secret_access_key.expose(),
+                session_token.as_ref().map(|t| t.expose().clone()),
+                None,
+                "ProfileFile",
+            ))
+        }
+        Base::Environment { .. } => {
+            provide(base, EnvironmentVariableCredentialsProvider::new()).await
+        }
+        Base::Named { source, .. } => match source {
+            NamedSource::Environment => {
+                provide(base, EnvironmentVariableCredentialsProvider::new()).await
             }
-            let region = sdk
-                .region()
-                .cloned()
-                .unwrap_or_else(|| aws_sdk_sts::config::Region::new("us-east-1"));
+            NamedSource::Ec2InstanceMetadata => {
+                let imds = ImdsCredentialsProvider::builder()
+                    .imds_client(imds_client())
+                    .build();
+                provide(base, imds).await
+            }
+            NamedSource::EcsContainer => {
+                provide(base, EcsCredentialsProvider::builder().build()).await
+            }
+        },
+        Base::WebIdentity {
+            role_arn,
+            token_file,
+            session_name,
+            ..
+        } => {
+            let provider = WebIdentityTokenCredentialsProvider::builder()
+                .static_configuration(StaticConfiguration {
+                    web_identity_token_file: token_file.into(),
+                    role_arn: role_arn.clone(),
+                    session_name: session_name
+                        .clone()
+                        .unwrap_or_else(assume_role::default_session_name),
+                })
+                .configure(&provider_config())
+                .build();
+            provide(base, provider).await
+        }
+        Base::Sso {
+            start_url,
+            region: sso_region,
+            account_id,
+            role_name,
+            session_name,
+            ..
+        } => {
+            let mut builder = aws_config::sso::SsoCredentialsProvider::builder()
+                .configure(&provider_config())
+                .start_url(start_url)
+                .region(Region::new(sso_region.clone()))
+                .account_id(account_id)
+                .role_name(role_name);
+            if let Some(session) = session_name {
+                builder = builder.session_name(session);
+            }
+            provide(base, builder.build()).await
+        }
+        Base::Process { command, .. } => {
+            let provider =
+                aws_config::credential_process::CredentialProcessProvider::new(command.clone());
+            provide(base, provider).await
+        }
+        Base::Ambient => {
             let chain = DefaultCredentialsChain::builder()
                 .profile_name(profile)
                 .region(region)
                 .imds_client(imds_client())
                 .build()
                 .await;
-            provide(profile, chain).await
+            provide(base, chain).await
         }
-    }
-}
-
-/// Switches into a role profile's role: its kept MFA session if there is one, else
-/// AssumeRole with the profile's source credentials.
-async fn switch(
-    profile: &str,
-    role_arn: &str,
-    profiles: &Profiles,
-    sdk: &SdkConfig,
-    cache: Option<&Cache>,
-    chain: &mut Vec<String>,
-) -> Result<Credentials, AwsError> {
-    if let Some(kept) = assume_role::cached_mfa_session(profile, role_arn, profiles, cache) {
-        return Ok(kept);
-    }
-    let source = source(profile, profiles, sdk, cache, chain).await?;
-    assume_role::assume(profile, role_arn, source, profiles, sdk, cache).await
-}
-
-/// The credentials a role profile's role is assumed with: its `source_profile`'s
-/// (switching role again where that profile has a `role_arn`) or its `credential_source`.
-pub async fn source_for(
-    profile: &str,
-    profiles: &Profiles,
-    sdk: &SdkConfig,
-    cache: Option<&Cache>,
-) -> Result<Credentials, AwsError> {
-    source(
-        profile,
-        profiles,
-        sdk,
-        cache,
-        &mut vec![profile.to_string()],
-    )
-    .await
-}
-
-async fn source(
-    profile: &str,
-    profiles: &Profiles,
-    sdk: &SdkConfig,
-    cache: Option<&Cache>,
-    chain: &mut Vec<String>,
-) -> Result<Credentials, AwsError> {
-    match (
-        profiles.value(profile, "source_profile"),
-        profiles.value(profile, "credential_source"),
-    ) {
-        (Some(source_profile), _) if source_profile == profile => static_keys(profile, profiles),
-        (Some(source_profile), _) => {
-            let looped = chain.iter().any(|p| p == source_profile);
-            chain.push(source_profile.to_string());
-            if looped {
-                return Err(AwsError::ProfileLoop {
-                    profile: chain[0].clone(),
-                    chain: chain.join(" -> "),
-                });
-            }
-            if profiles.get(source_profile).is_none() {
-                return Err(not_found(source_profile, profiles));
-            }
-            match profiles.role_arn(source_profile) {
-                Some(role_arn) => {
-                    Box::pin(switch(
-                        source_profile,
-                        role_arn,
-                        profiles,
-                        sdk,
-                        cache,
-                        chain,
-                    ))
-                    .await
-                }
-                None => {
-                    let provider = ProfileFileCredentialsProvider::builder()
-                        .profile_name(source_profile)
-                        .build();
-                    provide(source_profile, provider).await
-                }
-            }
-        }
-        (None, Some(named)) => named_source(profile, named).await,
-        (None, None) => Err(AwsError::NoRoleSource {
-            profile: profile.to_string(),
-        }),
-    }
-}
-
-/// A profile that names itself as `source_profile` uses its own static keys.
-fn static_keys(profile: &str, profiles: &Profiles) -> Result<Credentials, AwsError> {
-    match (
-        profiles.value(profile, "aws_access_key_id"),
-        profiles.value(profile, "aws_secret_access_key"),
-    ) {
-        (Some(id), Some(secret)) => Ok(Credentials::new(
-            id,
-            secret,
-            profiles
-                .value(profile, "aws_session_token")
-                .map(str::to_string),
-            None,
-            "profile",
-        )),
-        _ => Err(AwsError::NoCredentials {
-            profile: profile.to_string(),
-            detail: "source_profile names the profile itself, which has no aws_access_key_id / aws_secret_access_key"
-                .to_string(),
-        }),
-    }
-}
-
-/// `credential_source = Environment | Ec2InstanceMetadata | EcsContainer`.
-async fn named_source(profile: &str, named: &str) -> Result<Credentials, AwsError> {
-    match named {
-        "Environment" => provide(profile, EnvironmentVariableCredentialsProvider::new()).await,
-        "Ec2InstanceMetadata" => {
-            let imds = ImdsCredentialsProvider::builder()
-                .imds_client(imds_client())
-                .build();
-            provide(profile, imds).await
-        }
-        "EcsContainer" => provide(profile, EcsCredentialsProvider::builder().build()).await,
-        other => Err(AwsError::BadCredentialSource {
-            profile: profile.to_string(),
-            value: other.to_string(),
-        }),
     }
 }
 
@@ -191,59 +173,42 @@ fn imds_client() -> aws_config::imds::Client {
         .build()
 }
 
-async fn provide(
-    profile: &str,
-    provider: impl ProvideCredentials,
-) -> Result<Credentials, AwsError> {
-    provider
+/// Asks a provider, turning its failure into one line that names the source.
+async fn provide(base: &Base, provider: impl ProvideCredentials) -> Result<Credentials, AwsError> {
+    let creds = provider
         .provide_credentials()
         .await
         .map_err(|e| AwsError::NoCredentials {
-            profile: profile.to_string(),
-            detail: credentials_hint(profile, &format!("{e}: {}", super::error::causes(&e))),
-        })
-}
-
-/// Turns the SDK's credential error text into one line with a next step.
-fn credentials_hint(profile: &str, detail: &str) -> String {
-    let lower = detail.to_ascii_lowercase();
-    let sso = lower.contains("sso")
-        && ["expired", "token", "sso/cache", "refresh"]
-            .iter()
-            .any(|s| lower.contains(s));
-    if sso {
-        format!(
-            "the SSO session has expired or is missing: run `aws sso login --profile {profile}`"
-        )
-    } else if [
-        "no credentials",
-        "could not find",
-        "not loaded",
-        "not enabled",
-        "did not contain credential",
-        "imds",
-    ]
-    .iter()
-    .any(|s| lower.contains(s))
-    {
-        format!(
-            "no keys found (environment, ~/.aws/credentials, SSO, credential_process, instance role): run `aws configure --profile {profile}`"
-        )
-    } else {
-        let line = detail
-            .lines()
-            .next()
-            .unwrap_or("")
-            .chars()
-            .take(300)
-            .collect::<String>();
-        format!("{line}; check `aws sts get-caller-identity --profile {profile}`")
+            from: base.to_string(),
+            detail: credentials_hint(base, &e),
+        })?;
+    crate::log::secret(creds.secret_access_key());
+    if let Some(token) = creds.session_token() {
+        crate::log::secret(token);
     }
+    Ok(creds)
 }
 
-fn not_found(profile: &str, profiles: &Profiles) -> AwsError {
-    AwsError::ProfileNotFound {
-        profile: profile.to_string(),
-        config: tilde(&profiles.config_path),
+/// What to do about a provider's failure, by the kind of error and the kind of source.
+fn credentials_hint(
+    base: &Base,
+    err: &aws_credential_types::provider::error::CredentialsError,
+) -> String {
+    use aws_credential_types::provider::error::CredentialsError as E;
+    // The default chain reports its last provider's failure (often instance metadata's),
+    // which is not what the user needs to hear first.
+    let detail = super::error::one_line(&format!("{err}: {}", super::error::causes(err)));
+    match (err, base) {
+        (_, Base::Sso { profile, .. }) => format!(
+            "the SSO session has expired or is missing ({detail}): run `aws sso login --profile {profile}`"
+        ),
+        (_, Base::Ambient) => format!(
+            "no keys found (environment, ~/.aws/credentials, SSO, credential_process, container or instance role): run `aws configure`, or map the registry to a profile ({detail})"
+        ),
+        (E::CredentialsNotLoaded(_), _) => format!("nothing was found: {detail}"),
+        (_, Base::Process { .. }) => {
+            format!("credential_process failed: {detail}")
+        }
+        _ => detail,
     }
 }

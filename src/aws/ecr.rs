@@ -8,7 +8,7 @@ use base64::Engine;
 use super::error::{CallFailure, Principal};
 use super::{AwsError, Token};
 use crate::identity::Identity;
-use crate::profile_file::Profiles;
+use crate::profiles::Profiles;
 use crate::registry::{PUBLIC_REGION, Registry, RegistryKind};
 use crate::secret::Secret;
 
@@ -142,7 +142,7 @@ async fn denied_or_failed(
 /// What to do when a profile without a role was denied: point at a profile that switches role.
 fn role_profile_hint(profiles: &Profiles) -> String {
     let settings = crate::config::settings_path()
-        .map(|p| crate::profile_file::tilde(&p))
+        .map(|p| crate::home::tilde(&p))
         .unwrap_or_else(|_| "the helper's settings".to_string());
     match profiles.names_with_role().next() {
         Some(name) => format!(

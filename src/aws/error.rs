@@ -10,18 +10,8 @@ use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 /// What went wrong getting a token.
 #[derive(Debug, thiserror::Error)]
 pub enum AwsError {
-    #[error("profile {profile} is not in {config}: add it, or choose another profile")]
-    ProfileNotFound { profile: String, config: String },
-    #[error(
-        "profile {profile} has role_arn but neither source_profile nor credential_source: add source_profile = <profile with your keys>"
-    )]
-    NoRoleSource { profile: String },
-    #[error("profile {profile}: source_profile loops ({chain}): break the loop in ~/.aws/config")]
-    ProfileLoop { profile: String, chain: String },
-    #[error(
-        "profile {profile}: credential_source {value} is not Environment, Ec2InstanceMetadata or EcsContainer"
-    )]
-    BadCredentialSource { profile: String, value: String },
+    #[error(transparent)]
+    Chain(#[from] crate::chain::ChainError),
     #[error(
         "profile {profile}: duration_seconds {value} is not a whole number of seconds (900 to 43200)"
     )]
@@ -32,8 +22,8 @@ pub enum AwsError {
     MfaNoTerminal { profile: String, serial: String },
     #[error("the MFA code for {serial} must be 6 digits")]
     MfaBadCode { serial: String },
-    #[error("no AWS credentials for profile {profile}: {detail}")]
-    NoCredentials { profile: String, detail: String },
+    #[error("no AWS credentials from {from}: {detail}")]
+    NoCredentials { from: String, detail: String },
     #[error(
         "{principal} may not assume role {role} ({code}): allow sts:AssumeRole on {role_arn} in a policy of {principal}, and name {principal} in the role's trust policy"
     )]
@@ -244,7 +234,7 @@ fn xml_code(body: &str) -> Option<String> {
 }
 
 /// The first line of a message, at most 300 characters.
-fn one_line(message: &str) -> String {
+pub fn one_line(message: &str) -> String {
     let line = message
         .lines()
         .map(str::trim)

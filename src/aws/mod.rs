@@ -21,7 +21,7 @@ pub use error::AwsError;
 
 use crate::cache::Cache;
 use crate::identity::Identity;
-use crate::profile_file::Profiles;
+use crate::profiles::Profiles;
 use crate::registry::Registry;
 use crate::secret::Secret;
 
@@ -48,17 +48,22 @@ pub struct Token {
     pub expires_at: Option<u64>,
 }
 
-/// Fetches a registry token through the identity: source credentials, AssumeRole
-/// when the profile has a `role_arn`, then GetAuthorizationToken.
+/// Fetches a registry token through the identity: its credential chain (source
+/// credentials, then each role), then GetAuthorizationToken.
 pub fn fetch_token(
     registry: &Registry,
     identity: &Identity,
     profiles: &Profiles,
-    cache: Option<&Cache>,
+    cache: &Cache,
 ) -> Result<Token, AwsError> {
+    let chain = identity
+        .chain
+        .as_ref()
+        .map_err(|e| AwsError::Chain(e.clone()))?;
     block_on(async {
-        let sdk = load_sdk_config(identity, registry.region()).await;
-        let creds = credentials::for_profile(&identity.profile, profiles, &sdk, cache).await?;
+        let sdk = load_sdk_config(identity, profiles, registry.region()).await;
+        let creds =
+            credentials::for_chain(chain, &identity.profile, &sdk, cache, &mut |_| {}).await?;
         ecr::get_token(registry, identity, profiles, &creds, &sdk).await
     })?
 }
@@ -74,9 +79,15 @@ pub fn block_on<F: std::future::Future>(work: F) -> Result<F::Output, AwsError> 
 
 /// The SDK configuration shared by every client: region, timeouts, retries, and the
 /// endpoint overrides aws-config reads (`AWS_ENDPOINT_URL*`, the profile's `endpoint_url`).
-/// No credentials: each client gets the ones of its hop.
-pub async fn load_sdk_config(identity: &Identity, region: &str) -> aws_config::SdkConfig {
+/// No credentials: each client gets the ones of its hop. The SDK parses the very texts
+/// [`Profiles`] read: it never opens a profile file itself.
+pub async fn load_sdk_config(
+    identity: &Identity,
+    profiles: &Profiles,
+    region: &str,
+) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .profile_files(profiles.sdk_files())
         .profile_name(&identity.profile)
         .region(Region::new(region.to_string()))
         .timeout_config(

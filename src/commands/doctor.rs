@@ -10,12 +10,15 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::setup::{docker_config_path, helper_suffix, on_path, read_docker_config};
-use crate::aws::{self, AwsError, assume_role, credentials, ecr};
-use crate::cache::{Cache, CacheKey, now_secs};
+use crate::aws::credentials::{self, Step};
+use crate::aws::{self, AwsError, assume_role, ecr};
+use crate::cache::now_secs;
 use crate::config::{self, Settings};
-use crate::identity::{self, Identity};
-use crate::profile_file::{Profiles, tilde};
+use crate::context::{self, Context, ContextError};
+use crate::home::tilde;
+use crate::identity::Identity;
 use crate::registry::{Registry, host_of};
+use aws_sdk_sts::config::Credentials;
 
 /// One link of the chain.
 #[derive(Debug, Serialize)]
@@ -69,26 +72,26 @@ pub enum DoctorError {
     NotEcr(String),
     #[error("{0}")]
     Config(#[from] config::ConfigError),
+    #[error("{0}")]
+    Context(#[from] ContextError),
     #[error(transparent)]
     Runtime(#[from] AwsError),
 }
 
 /// Runs the checks and prints the report; `Ok(true)` if all passed.
 pub fn run(registry: Option<&str>, json: bool, out: &mut impl Write) -> Result<bool, DoctorError> {
-    let settings = Settings::load()?;
+    let ctx = Context::load(Context::settings()?)?;
     let docker_config = docker_config_path();
     let docker_doc = read_docker_config(&docker_config);
     let suffix = helper_suffix();
     let server = match registry {
         Some(r) => r.to_string(),
-        None => first_wired_registry(docker_doc.as_ref(), &suffix, &settings)
+        None => first_wired_registry(docker_doc.as_ref(), &suffix, &ctx.settings)
             .ok_or(DoctorError::NoRegistry)?,
     };
-    let registry = crate::helper::resolve_registry(&server, &settings)
+    let registry = context::registry(&server, &ctx.settings)
         .ok_or_else(|| DoctorError::NotEcr(server.clone()))?;
-    let mut profiles = Profiles::load();
-    settings.add_role_profiles(&mut profiles);
-    let identity = identity::resolve(&registry, &settings, &profiles, config::env_nonempty);
+    let identity = ctx.identity(&registry);
 
     let mut checks = vec![
         wiring_check(
@@ -106,12 +109,12 @@ pub fn run(registry: Option<&str>, json: bool, out: &mut impl Write) -> Result<b
                 Some("install it with install/install.sh, or add its directory to PATH".into()),
             ),
         },
-        profile_check(&identity, &profiles),
+        profile_check(&identity),
     ];
     if checks.last().is_some_and(|c| c.status != "fail") {
-        aws::block_on(aws_checks(&registry, &identity, &profiles, &mut checks))?;
+        aws::block_on(aws_checks(&ctx, &registry, &identity, &mut checks))?;
     }
-    checks.push(cache_check(&registry, &identity));
+    checks.push(cache_check(&ctx, &registry, &identity));
 
     let all_ok = checks.iter().all(|c| c.status != "fail");
     let text = if json {
@@ -129,72 +132,69 @@ pub fn run(registry: Option<&str>, json: bool, out: &mut impl Write) -> Result<b
     Ok(all_ok)
 }
 
-/// The AWS links: source credentials, who they are, the switch, who the role is, the token.
+/// The AWS links, through the very chain `get` runs (a kept MFA role session
+/// included): the source credentials and who they are, each role switch and who the
+/// role is, the token.
 async fn aws_checks(
+    ctx: &Context,
     registry: &Registry,
     identity: &Identity,
-    profiles: &Profiles,
     checks: &mut Vec<Check>,
 ) {
-    let sdk = aws::load_sdk_config(identity, registry.region()).await;
-    let cache = crate::helper::open_cache();
-    let source = match &identity.role_arn {
-        Some(_) => credentials::source_for(&identity.profile, profiles, &sdk, cache.as_ref()).await,
-        None => credentials::for_profile(&identity.profile, profiles, &sdk, cache.as_ref()).await,
+    let Ok(chain) = &identity.chain else {
+        return;
     };
-    let source = match source {
-        Ok(creds) => {
-            checks.push(Check::ok(
-                "source credentials",
-                format!("found ({})", source_name(identity, profiles)),
-            ));
-            creds
-        }
-        Err(e) => return checks.push(aws_fail("source credentials", e)),
-    };
-    let region = profiles.value(&identity.profile, "region");
-    match assume_role::caller_arn(&assume_role::sts_client(&sdk, source.clone(), region)).await {
-        Ok(arn) => checks.push(Check::ok("caller identity", arn)),
-        Err(e) => return checks.push(aws_fail("caller identity", e)),
-    }
-    let creds = match &identity.role_arn {
-        Some(role_arn) => {
-            match assume_role::assume(
-                &identity.profile,
-                role_arn,
-                source,
-                profiles,
-                &sdk,
-                cache.as_ref(),
-            )
-            .await
-            {
-                Ok(creds) => {
-                    checks.push(Check::ok("assume role", role_arn.clone()));
-                    match assume_role::caller_arn(&assume_role::sts_client(
-                        &sdk,
-                        creds.clone(),
-                        region,
-                    ))
-                    .await
-                    {
-                        Ok(arn) => checks.push(Check::ok("role identity", arn)),
-                        Err(e) => return checks.push(aws_fail("role identity", e)),
-                    }
-                    creds
+    let sdk = aws::load_sdk_config(identity, &ctx.profiles, registry.region()).await;
+    let mut steps: Vec<(String, Option<Credentials>)> = Vec::new();
+    let result = credentials::for_chain(chain, &identity.profile, &sdk, &ctx.cache, &mut |step| {
+        steps.push(match step {
+            Step::Base(creds) => (String::new(), Some(creds.clone())),
+            Step::Role { hop, kept, .. } => (
+                format!(
+                    "{}{}",
+                    hop.role_arn,
+                    if kept { " (kept MFA session)" } else { "" }
+                ),
+                None,
+            ),
+        })
+    })
+    .await;
+    for (role, base_creds) in &steps {
+        match base_creds {
+            Some(creds) => {
+                checks.push(Check::ok(
+                    "source credentials",
+                    format!("found ({})", chain.base),
+                ));
+                let sts = assume_role::sts_client(&sdk, creds.clone(), None);
+                match assume_role::caller_arn(&sts).await {
+                    Ok(arn) => checks.push(Check::ok("caller identity", arn)),
+                    Err(e) => checks.push(aws_fail("caller identity", e)),
                 }
-                Err(e) => return checks.push(aws_fail("assume role", e)),
             }
+            None => checks.push(Check::ok("assume role", role.clone())),
         }
-        None => {
-            checks.push(Check::info(
-                "assume role",
-                "the profile has no role_arn: no switch",
-            ));
-            source
+    }
+    let creds = match result {
+        Ok(creds) => creds,
+        Err(e) => {
+            let name = if steps.is_empty() {
+                "source credentials"
+            } else {
+                "assume role"
+            };
+            return checks.push(aws_fail(name, e));
         }
     };
-    match ecr::get_token(registry, identity, profiles, &creds, &sdk).await {
+    if !chain.hops.is_empty() {
+        let sts = assume_role::sts_client(&sdk, creds.clone(), None);
+        match assume_role::caller_arn(&sts).await {
+            Ok(arn) => checks.push(Check::ok("role identity", arn)),
+            Err(e) => return checks.push(aws_fail("role identity", e)),
+        }
+    }
+    match ecr::get_token(registry, identity, &ctx.profiles, &creds, &sdk).await {
         Ok(token) => {
             let now = now_secs();
             let expiry = match token.expires_at {
@@ -215,21 +215,6 @@ async fn aws_checks(
 
 fn aws_fail(name: &'static str, error: AwsError) -> Check {
     Check::fail(name, error.to_string(), None)
-}
-
-/// Where the source credentials come from, in words (never the keys).
-fn source_name(identity: &Identity, profiles: &Profiles) -> String {
-    if identity.role_arn.is_none() {
-        return format!("profile {} via the SDK's default chain", identity.profile);
-    }
-    match (
-        profiles.value(&identity.profile, "source_profile"),
-        profiles.value(&identity.profile, "credential_source"),
-    ) {
-        (Some(p), _) => format!("source_profile {p}"),
-        (None, Some(s)) => format!("credential_source {s}"),
-        (None, None) => "none".to_string(),
-    }
 }
 
 fn wiring_check(
@@ -273,7 +258,7 @@ fn wiring_check(
     }
 }
 
-fn profile_check(identity: &Identity, profiles: &Profiles) -> Check {
+fn profile_check(identity: &Identity) -> Check {
     let role = identity
         .role_arn
         .as_deref()
@@ -282,37 +267,37 @@ fn profile_check(identity: &Identity, profiles: &Profiles) -> Check {
         "{} (chosen by {}), {role}",
         identity.profile, identity.chosen_by
     );
-    if identity.profile != "default" && profiles.get(&identity.profile).is_none() {
-        return Check::fail(
+    match &identity.chain {
+        Ok(_) => Check::ok("profile", detail),
+        Err(e) => Check::fail(
             "profile",
-            format!("{detail}: not in {}", tilde(&profiles.config_path)),
+            format!("{detail}: {e}"),
             Some(format!(
-                "create it: docker-credential-ecr-role setup --registry REGISTRY --profile {} --role-arn ARN",
+                "fix it in ~/.aws/config, or create it: docker-credential-ecr-role setup --registry REGISTRY --profile {} --role-arn ARN",
                 identity.profile
             )),
-        );
+        ),
     }
-    Check::ok("profile", detail)
 }
 
-fn cache_check(registry: &Registry, identity: &Identity) -> Check {
-    if config::cache_disabled() {
-        return Check::info("cache", "turned off by the environment");
-    }
-    let Ok(dir) = config::cache_dir() else {
-        return Check::info("cache", "no cache directory (no home)");
+fn cache_check(ctx: &Context, registry: &Registry, identity: &Identity) -> Check {
+    let Some(dir) = ctx.cache.dir() else {
+        return Check::info("cache", "turned off (by the environment, or no home)");
     };
+    if identity.chain.is_err() {
+        return Check::info("cache", format!("in {}", tilde(dir)));
+    }
     let now = now_secs();
-    match Cache::new(dir.clone()).lookup(&CacheKey::new(registry, identity)) {
+    match ctx.cache.lookup(&Context::key(registry, identity)) {
         Some(token) if token.expires_at > now => Check::info(
             "cache",
             format!(
                 "token cached in {}, expires in {}",
-                tilde(&dir),
+                tilde(dir),
                 minutes(token.expires_at - now)
             ),
         ),
-        _ => Check::info("cache", format!("no valid token cached in {}", tilde(&dir))),
+        _ => Check::info("cache", format!("no valid token cached in {}", tilde(dir))),
     }
 }
 

@@ -1,16 +1,16 @@
 //! `login [REGISTRY] [--profile P]`: signs in ahead of time, in a terminal. For a
 //! role that needs an MFA code this is where the code is asked for when docker runs
 //! the helper without a terminal (CI, a GUI); the role session and the registry's
-//! token are then kept, and later `get`s need neither.
+//! token are then kept, and later `get`s need neither. It runs the very chain `get`
+//! runs ([`Context`], [`aws::credentials::for_chain`]).
 
 use std::io::Write;
 
 use crate::aws::{self, AwsError};
 use crate::cache::now_secs;
-use crate::config::{self, ENV_PROFILE, Settings};
-use crate::helper::open_cache;
-use crate::identity::{self, ChosenBy, Identity};
-use crate::profile_file::Profiles;
+use crate::config::{self, ENV_PROFILE};
+use crate::context::{self, Context, ContextError};
+use crate::identity;
 
 /// Why login failed.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +19,8 @@ pub enum LoginError {
     NotEcr(String),
     #[error("{0}")]
     Config(#[from] config::ConfigError),
+    #[error("{0}")]
+    Context(#[from] ContextError),
     #[error("profile {profile}: {source}")]
     Aws {
         profile: String,
@@ -32,31 +34,30 @@ pub fn run(
     profile: Option<&str>,
     out: &mut impl Write,
 ) -> Result<bool, LoginError> {
-    let settings = Settings::load()?;
-    let mut profiles = Profiles::load();
-    settings.add_role_profiles(&mut profiles);
-    let cache = open_cache();
+    let ctx = Context::load(Context::settings()?)?;
+    let aws_error = |profile: &str, source: AwsError| LoginError::Aws {
+        profile: profile.to_string(),
+        source: Box::new(source),
+    };
     let Some(server) = registry else {
         // Only a profile: sign in to its role.
         let profile = profile.unwrap_or("default");
-        let identity = Identity {
-            profile: profile.to_string(),
-            chosen_by: ChosenBy::EnvOverride,
-            role_arn: profiles.role_arn(profile).map(str::to_string),
-        };
-        let region = profiles
+        let identity = ctx.identity_of_profile(profile);
+        let chain = identity
+            .chain
+            .clone()
+            .map_err(|e| aws_error(profile, AwsError::Chain(e)))?;
+        let region = ctx
+            .profiles
             .value(profile, "region")
             .unwrap_or("us-east-1")
             .to_string();
         let creds = aws::block_on(async {
-            let sdk = aws::load_sdk_config(&identity, &region).await;
-            aws::credentials::for_profile(profile, &profiles, &sdk, cache.as_ref()).await
+            let sdk = aws::load_sdk_config(&identity, &ctx.profiles, &region).await;
+            aws::credentials::for_chain(&chain, profile, &sdk, &ctx.cache, &mut |_| {}).await
         })
         .and_then(|result| result)
-        .map_err(|source| LoginError::Aws {
-            profile: profile.to_string(),
-            source: Box::new(source),
-        })?;
+        .map_err(|e| aws_error(profile, e))?;
         let until = creds.expiry().map_or("no expiry".to_string(), |t| {
             let secs = t
                 .duration_since(std::time::UNIX_EPOCH)
@@ -66,18 +67,16 @@ pub fn run(
         let _ = writeln!(out, "signed in: profile {profile} ({until})");
         return Ok(true);
     };
-    let registry = crate::helper::resolve_registry(server, &settings)
+    let registry = context::registry(server, &ctx.settings)
         .ok_or_else(|| LoginError::NotEcr(server.to_string()))?;
     let env = |name: &str| match (name, profile) {
         (ENV_PROFILE, Some(p)) => Some(p.to_string()),
         _ => config::env_nonempty(name),
     };
-    let identity = identity::resolve(&registry, &settings, &profiles, env);
-    let entry = crate::helper::fetch_and_keep(&registry, &identity, &profiles, cache.as_ref())
-        .map_err(|source| LoginError::Aws {
-            profile: identity.profile.clone(),
-            source: Box::new(source),
-        })?;
+    let identity = identity::resolve(&registry, &ctx.settings, &ctx.profiles, env);
+    let entry = ctx
+        .fetch_and_keep(&registry, &identity)
+        .map_err(|e| aws_error(&identity.profile, e))?;
     let _ = writeln!(
         out,
         "signed in: {} through profile {} (token valid for {} minutes)",

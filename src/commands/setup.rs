@@ -12,7 +12,9 @@ use serde_json::Value;
 
 use crate::config;
 use crate::files::{Applied, Change, read_optional};
-use crate::profile_file::{EditError, Profiles, home_dir, tilde, with_role_profile};
+use crate::home::{home_dir, tilde};
+use crate::profile_edit::{EditError, with_role_profile};
+use crate::profiles::Profiles;
 use crate::registry::{Registry, RegistryKind, host_of};
 
 /// What `setup` was asked to do.
@@ -89,6 +91,10 @@ pub enum SetupError {
     },
     #[error("{0}")]
     Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Home(#[from] crate::home::HomeError),
+    #[error(transparent)]
+    Profiles(#[from] crate::profiles::ProfileError),
 }
 
 /// Runs `setup`; reports on `out`. Returns the warnings it printed (for tests and the exit status).
@@ -100,7 +106,7 @@ pub fn run(request: &SetupRequest, out: &mut impl Write) -> Result<Vec<String>, 
         }
         _ => Registry::parse(&key).ok_or_else(|| SetupError::NotEcr(key.clone()))?,
     };
-    let profiles = Profiles::load();
+    let files = crate::home::aws_files().as_ref().map_err(Clone::clone)?;
 
     let mut changes = Vec::new();
     let role_arn = match (&request.role_arn, &request.role_name) {
@@ -109,7 +115,7 @@ pub fn run(request: &SetupRequest, out: &mut impl Write) -> Result<Vec<String>, 
         (None, None) => None,
     };
     if let Some(role_arn) = &role_arn {
-        let path = profiles.config_path.clone();
+        let path = files.config.clone();
         let before = read(&path)?;
         let after = with_role_profile(
             before.as_deref().unwrap_or(""),
@@ -124,10 +130,10 @@ pub fn run(request: &SetupRequest, out: &mut impl Write) -> Result<Vec<String>, 
             after,
             new_mode: 0o600,
         });
-    } else if profiles.get(&request.profile).is_none() {
+    } else if Profiles::load(files)?.get(&request.profile).is_none() {
         return Err(SetupError::ProfileMissing {
             profile: request.profile.clone(),
-            config: tilde(&profiles.config_path),
+            config: tilde(&files.config),
         });
     }
 

@@ -5,7 +5,13 @@
 //!   so tests can show a cache hit reaches nobody;
 //! - rewrites `expiresAt` of ECR tokens to now + a lifetime (moto's is in 2015);
 //! - answers ECR Public's GetAuthorizationToken itself (moto has no ECR Public);
-//! - injects faults for the first N calls of an operation.
+//! - injects faults for the first N calls of an operation;
+//! - records who signed each call (the access key id of its SigV4 `Authorization`),
+//!   and which role each access key that STS handed out belongs to, so tests can
+//!   compare the calls of two programs as "signed by the keys of X / the role R";
+//! - serves the other credential sources a profile can name, with fixed keys: the
+//!   container endpoint (`/ecs-credentials`), instance metadata (`/latest/…`) and
+//!   IAM Identity Center's GetRoleCredentials (`/federation/credentials`).
 //!
 //! Plain std: one thread per connection, one request per connection (`Connection: close`).
 
@@ -43,8 +49,28 @@ struct State {
     faults: Mutex<Vec<(String, usize, Fault)>>,
     secrets: Mutex<Vec<String>>,
     bodies: Mutex<Vec<(String, String)>>,
+    calls: Mutex<Vec<Call>>,
+    issued: Mutex<BTreeMap<String, String>>,
     stopped: AtomicBool,
 }
+
+/// One call as it reached the proxy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// `sts:AssumeRole`, `ecr:GetAuthorizationToken`, `imds:credentials`, …
+    pub operation: String,
+    /// The access key id that signed it (`None`: unsigned, or a bearer token).
+    pub signer: Option<String>,
+    /// For AssumeRole*: the role asked for.
+    pub role_arn: Option<String>,
+}
+
+/// The access key the container endpoint hands out.
+pub const ECS_KEY: &str = "ASIAECSCONTAINERKEY1";
+/// The access key instance metadata hands out.
+pub const IMDS_KEY: &str = "ASIAINSTANCEROLEKEY1";
+/// The access key SSO's GetRoleCredentials hands out.
+pub const SSO_KEY: &str = "ASIASSOROLECREDKEY01";
 
 /// A running proxy; stops accepting when dropped.
 pub struct Proxy {
@@ -65,6 +91,8 @@ impl Proxy {
             faults: Mutex::new(Vec::new()),
             secrets: Mutex::new(Vec::new()),
             bodies: Mutex::new(Vec::new()),
+            calls: Mutex::new(Vec::new()),
+            issued: Mutex::new(BTreeMap::new()),
             stopped: AtomicBool::new(false),
         });
         let accept_state = state.clone();
@@ -114,6 +142,26 @@ impl Proxy {
             .filter(|(op, _)| op == operation)
             .map(|(_, body)| body.clone())
             .collect()
+    }
+
+    /// Every call, in order, with who signed it.
+    pub fn calls(&self) -> Vec<Call> {
+        self.state.calls.lock().unwrap().clone()
+    }
+
+    /// The role (ARN) an access key that STS handed out through this proxy belongs to.
+    pub fn role_of_key(&self, access_key_id: &str) -> Option<String> {
+        self.state
+            .issued
+            .lock()
+            .unwrap()
+            .get(access_key_id)
+            .cloned()
+    }
+
+    /// Forgets the calls recorded so far (the counts stay).
+    pub fn clear_calls(&self) {
+        self.state.calls.lock().unwrap().clear();
     }
 
     /// The role secrets (secret keys, session tokens) AssumeRole handed out through this proxy.
@@ -235,6 +283,16 @@ impl Message {
 
 /// The operation a request calls, e.g. `sts:AssumeRole` or `ecr:GetAuthorizationToken`.
 fn operation(req: &Message) -> String {
+    let path = req.start.split(' ').nth(1).unwrap_or("");
+    if path.starts_with("/ecs-credentials") {
+        return "ecs:credentials".into();
+    }
+    if path.starts_with("/latest/") {
+        return "imds:credentials".into();
+    }
+    if path.starts_with("/federation/credentials") {
+        return "sso:GetRoleCredentials".into();
+    }
     if let Some(target) = req.header("x-amz-target") {
         let (service, op) = target.split_once('.').unwrap_or(("", target));
         let service = match service {
@@ -267,12 +325,124 @@ fn response(status: u16, content_type: &str, body: Vec<u8>) -> Message {
     }
 }
 
+/// The access key id in a SigV4 `Authorization` header.
+fn signer(req: &Message) -> Option<String> {
+    let auth = req.header("authorization")?;
+    let credential = auth.split("Credential=").nth(1)?;
+    Some(credential.split('/').next()?.to_string())
+}
+
+/// A form field of a query-protocol body (`RoleArn=arn%3A…`), decoded.
+fn form_field(body: &[u8], name: &str) -> Option<String> {
+    let body = String::from_utf8_lossy(body);
+    let value = body
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))?;
+    let mut out = Vec::new();
+    let bytes = value.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                out.push(u8::from_str_radix(hex, 16).unwrap_or(b'?'));
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Some(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// The text between `<tag>` and `</tag>` in an XML body.
+fn xml_value(body: &str, tag: &str) -> Option<String> {
+    let start = body.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let len = body[start..].find(&format!("</{tag}>"))?;
+    Some(body[start..start + len].to_string())
+}
+
+/// An RFC 3339 UTC time, `secs` after the epoch (for credential endpoints' `Expiration`).
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// Answers the credential sources that are not AWS APIs (container, instance metadata, SSO).
+fn credential_source(op: &str, req: &Message) -> Option<Message> {
+    let path = req.start.split(' ').nth(1).unwrap_or("");
+    let expiry = now() + 3600;
+    let json = |v: serde_json::Value| {
+        Some(response(
+            200,
+            "application/json",
+            v.to_string().into_bytes(),
+        ))
+    };
+    match op {
+        "ecs:credentials" => json(serde_json::json!({
+            "AccessKeyId": ECS_KEY, "SecretAccessKey": "ecs-secret", "Token": "ecs-token",
+            "Expiration": rfc3339(expiry),
+        })),
+        "imds:credentials" => {
+            if req.start.starts_with("PUT") {
+                return Some(response(200, "text/plain", b"imds-session-token".to_vec()));
+            }
+            match path {
+                "/latest/meta-data/iam/security-credentials/" => {
+                    Some(response(200, "text/plain", b"instance-role".to_vec()))
+                }
+                "/latest/meta-data/iam/security-credentials/instance-role" => {
+                    json(serde_json::json!({
+                        "Code": "Success", "Type": "AWS-HMAC", "AccessKeyId": IMDS_KEY,
+                        "SecretAccessKey": "imds-secret", "Token": "imds-token",
+                        "Expiration": rfc3339(expiry), "LastUpdated": rfc3339(now()),
+                    }))
+                }
+                _ => Some(response(404, "text/plain", b"not found".to_vec())),
+            }
+        }
+        "sso:GetRoleCredentials" => json(serde_json::json!({"roleCredentials": {
+            "accessKeyId": SSO_KEY, "secretAccessKey": "sso-secret", "sessionToken": "sso-token",
+            "expiration": expiry * 1000,
+        }})),
+        _ => None,
+    }
+}
+
 fn handle(conn: TcpStream, state: &State) -> std::io::Result<()> {
     let mut reader = BufReader::new(conn.try_clone()?);
     let Some(mut req) = Message::read(&mut reader, false)? else {
         return Ok(());
     };
     let op = operation(&req);
+    state.calls.lock().unwrap().push(Call {
+        operation: op.clone(),
+        signer: signer(&req),
+        role_arn: form_field(&req.body, "RoleArn"),
+    });
     *state.counts.lock().unwrap().entry(op.clone()).or_insert(0) += 1;
     state
         .bodies
@@ -321,6 +491,9 @@ fn handle(conn: TcpStream, state: &State) -> std::io::Result<()> {
         None => {}
     }
 
+    if let Some(answer) = credential_source(&op, &req) {
+        return answer.write(&mut out);
+    }
     let ttl = state.token_ttl_secs.load(Ordering::SeqCst);
     if op == "ecr-public:GetAuthorizationToken" {
         let token =
@@ -345,8 +518,14 @@ fn handle(conn: TcpStream, state: &State) -> std::io::Result<()> {
     let Some(mut resp) = Message::read(&mut upstream_reader, true)? else {
         return Ok(());
     };
-    if op == "sts:AssumeRole" {
+    if op.starts_with("sts:AssumeRole") {
         let body = String::from_utf8_lossy(&resp.body);
+        if let (Some(key), Some(role)) = (
+            xml_value(&body, "AccessKeyId"),
+            form_field(&req.body, "RoleArn"),
+        ) {
+            state.issued.lock().unwrap().insert(key, role);
+        }
         for tag in ["SecretAccessKey", "SessionToken"] {
             if let Some(value) = body
                 .split(&format!("<{tag}>"))
