@@ -283,3 +283,164 @@ fn credential_process_sources_work_and_an_expired_sso_session_says_what_to_run()
         stdout(&out)
     );
 }
+
+#[test]
+fn doctor_and_get_use_the_kept_mfa_session_and_ask_nothing() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = mfa_sandbox(&proxy);
+    let out = run_on_terminal(&sandbox, "login --profile mfa", None, "654321\n");
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert_eq!(proxy.count("sts:AssumeRole"), 1);
+
+    // No terminal at all: doctor runs the very chain get runs, so the kept session serves.
+    let out = run_without_terminal(&sandbox, &["doctor", REGISTRY], "");
+    let report = stdout(&out);
+    assert!(!report.contains("MFA code"), "{report}");
+    assert!(
+        report.contains(&format!(
+            "ok    assume role         {ROLE_ARN} (kept MFA session)"
+        )),
+        "{report}"
+    );
+    assert!(
+        report.contains("ok    ECR token           ecr:GetAuthorizationToken allowed"),
+        "{report}"
+    );
+    assert_eq!(proxy.count("sts:AssumeRole"), 1, "no new AssumeRole");
+}
+
+#[test]
+fn two_access_keys_in_one_home_get_their_own_tokens() {
+    let moto = OwnedMoto::start(&[]);
+    let proxy = Proxy::start(&moto.moto.endpoint);
+    let sandbox = Sandbox::with_keys(&proxy.endpoint, &moto.moto);
+    sandbox.write_settings(serde_json::json!({"default_profile": ROLE_PROFILE}));
+    let credentials = sandbox.home.path().join(".aws/credentials");
+    let use_key = |(id, secret): (&str, &str)| {
+        std::fs::write(
+            &credentials,
+            format!("[default]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n"),
+        )
+        .unwrap();
+    };
+    let first = (
+        moto.moto.access_key_id.as_str(),
+        moto.moto.secret_access_key.as_str(),
+    );
+    let second = (
+        moto.moto.second_key.0.as_str(),
+        moto.moto.second_key.1.as_str(),
+    );
+
+    assert_credentials(&sandbox.get(REGISTRY, &[]), REGISTRY, PASSWORD);
+    assert_eq!(proxy.count("sts:AssumeRole"), 1);
+    use_key(second);
+    assert_credentials(&sandbox.get(REGISTRY, &[]), REGISTRY, PASSWORD);
+    assert_eq!(
+        proxy.count("sts:AssumeRole"),
+        2,
+        "a token fetched with one key is not served to another"
+    );
+    use_key(first);
+    assert_credentials(&sandbox.get(REGISTRY, &[]), REGISTRY, PASSWORD);
+    assert_eq!(
+        proxy.count("sts:AssumeRole"),
+        2,
+        "each key keeps its own token"
+    );
+
+    // The same for keys in the environment, with no profile switching role.
+    let env_sandbox = Sandbox::new(&proxy.endpoint);
+    std::fs::write(env_sandbox.home.path().join(".aws/credentials"), "").unwrap();
+    std::fs::write(env_sandbox.home.path().join(".aws/config"), "").unwrap();
+    let calls = proxy.count("ecr:GetAuthorizationToken");
+    for (id, secret) in [first, second] {
+        let _ = env_sandbox.get(
+            REGISTRY,
+            &[("AWS_ACCESS_KEY_ID", id), ("AWS_SECRET_ACCESS_KEY", secret)],
+        );
+    }
+    assert_eq!(
+        proxy.count("ecr:GetAuthorizationToken"),
+        calls + 2,
+        "each environment key asks for itself"
+    );
+}
+
+#[test]
+fn an_endpoint_change_is_a_cache_miss() {
+    let a = Proxy::start(&moto().endpoint);
+    let b = Proxy::start(&moto().endpoint);
+    let sandbox = Sandbox::new(&a.endpoint);
+    sandbox.write_settings(serde_json::json!({"default_profile": ROLE_PROFILE}));
+    assert_credentials(&sandbox.get(REGISTRY, &[]), REGISTRY, PASSWORD);
+    assert_eq!(a.count("ecr:GetAuthorizationToken"), 1);
+
+    let out = sandbox.get(REGISTRY, &[("AWS_ENDPOINT_URL", &b.endpoint)]);
+    assert_credentials(&out, REGISTRY, PASSWORD);
+    assert_eq!(
+        b.count("ecr:GetAuthorizationToken"),
+        1,
+        "a token from endpoint A is not served for endpoint B"
+    );
+    let out = sandbox.get(REGISTRY, &[("AWS_ENDPOINT_URL_ECR", &b.endpoint)]);
+    assert_credentials(&out, REGISTRY, PASSWORD);
+    assert_eq!(
+        b.count("ecr:GetAuthorizationToken"),
+        2,
+        "nor for a per-service override"
+    );
+
+    assert_credentials(&sandbox.get(REGISTRY, &[]), REGISTRY, PASSWORD);
+    assert_eq!(
+        a.count("ecr:GetAuthorizationToken"),
+        1,
+        "A's token is still A's"
+    );
+}
+
+#[test]
+fn with_home_unset_nothing_in_the_working_directory_is_read() {
+    // A checked-out repository as the working directory, planting AWS files where a
+    // relative reading would find them: `./~/.aws/config` (the SDK's with HOME unset)
+    // and `./.aws/config`. Their credential_process would leave a mark; their
+    // endpoint_url points at a proxy that records anything sent to it.
+    let attacker = Proxy::start(&moto().endpoint);
+    let repo = TempDir::new("checkout");
+    let marker = repo.path().join("credential-process-ran");
+    let planted = format!(
+        "[default]\nregion = ap-northeast-1\nendpoint_url = {}\ncredential_process = sh -c 'touch {}; printf %s \"{{\\\"Version\\\":1,\\\"AccessKeyId\\\":\\\"AKIAPLANTED000000001\\\",\\\"SecretAccessKey\\\":\\\"x\\\"}}\"'\n",
+        attacker.endpoint,
+        marker.display()
+    );
+    for dir in ["~/.aws", ".aws"] {
+        std::fs::create_dir_all(repo.path().join(dir)).unwrap();
+        std::fs::write(repo.path().join(dir).join("config"), &planted).unwrap();
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(repo.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+
+    // uid 4242 has no passwd entry: no home at all. uid 65534 (nobody) has one.
+    for (uid, says) in [(4242, "no home directory"), (65534, "no AWS credentials")] {
+        let mut cmd = as_user(uid, HELPER);
+        cmd.arg("get")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("ECR_ROLE_DISABLE_CACHE", "1")
+            .current_dir(repo.path());
+        let out = run_with_stdin(&mut cmd, REGISTRY.as_bytes());
+        assert_eq!(out.status.code(), Some(1), "uid {uid}: {}", stdout(&out));
+        assert!(stdout(&out).contains(says), "uid {uid}: {}", stdout(&out));
+        assert_eq!(stdout(&out).lines().count(), 1, "{}", stdout(&out));
+        assert!(
+            !marker.exists(),
+            "uid {uid}: a planted credential_process ran"
+        );
+        assert_eq!(
+            attacker.total(),
+            0,
+            "uid {uid}: the planted endpoint was called"
+        );
+    }
+}

@@ -105,6 +105,8 @@ pub struct Moto {
     pub access_key_id: String,
     /// user-for-switch's secret access key.
     pub secret_access_key: String,
+    /// user-for-switch's second key (id, secret), as during a key rotation.
+    pub second_key: (String, String),
 }
 
 /// The moto server of this test binary, started on first use. It is started from a
@@ -141,6 +143,7 @@ impl OwnedMoto {
                 endpoint: String::new(),
                 access_key_id: String::new(),
                 secret_access_key: String::new(),
+                second_key: (String::new(), String::new()),
             },
             child,
         };
@@ -189,6 +192,13 @@ fn seeded(port: u16, seed_args: &[&str]) -> Moto {
         endpoint,
         access_key_id: keys["access_key_id"].as_str().unwrap().to_string(),
         secret_access_key: keys["secret_access_key"].as_str().unwrap().to_string(),
+        second_key: (
+            keys["second_access_key_id"].as_str().unwrap().to_string(),
+            keys["second_secret_access_key"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        ),
     }
 }
 
@@ -370,6 +380,24 @@ pub fn run_with_stdin(cmd: &mut Command, stdin: &[u8]) -> Output {
     }
     let _ = writer.join();
     waiter.join().unwrap().expect("helper output")
+}
+
+/// A command that runs `program` as another local user (`setpriv`), uid = gid = `uid`,
+/// no supplementary groups. The tests run as root (CI does); without root the test
+/// fails saying so rather than skip.
+pub fn as_user(uid: u32, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    assert_eq!(
+        euid, 0,
+        "this test switches to another local user with setpriv, which needs root: run the tests as root (CI does)"
+    );
+    let mut cmd = Command::new(require_program("setpriv"));
+    cmd.arg(format!("--reuid={uid}"))
+        .arg(format!("--regid={uid}"))
+        .arg("--clear-groups")
+        .arg(program);
+    cmd
 }
 
 /// stdout as text.

@@ -310,7 +310,7 @@ fn operation(req: &Message) -> String {
     format!("sts:{action}")
 }
 
-fn now() -> u64 {
+pub fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -408,7 +408,12 @@ fn credential_source(op: &str, req: &Message) -> Option<Message> {
         })),
         "imds:credentials" => {
             if req.start.starts_with("PUT") {
-                return Some(response(200, "text/plain", b"imds-session-token".to_vec()));
+                let mut token = response(200, "text/plain", b"imds-session-token".to_vec());
+                token.headers.push((
+                    "x-aws-ec2-metadata-token-ttl-seconds".into(),
+                    "21600".into(),
+                ));
+                return Some(token);
             }
             match path {
                 "/latest/meta-data/iam/security-credentials/" => {

@@ -71,6 +71,8 @@ def main():
     ap.add_argument("--switch-policy")
     ap.add_argument("--ecr-policy")
     ap.add_argument("--trust-policy")
+    ap.add_argument("--no-enforce", action="store_true",
+                    help="leave IAM enforcement off (for comparing who signs which call)")
     args = ap.parse_args()
     switch, ecr_policy, trust = default_policies()
     if args.switch_policy:
@@ -87,6 +89,8 @@ def main():
 
     iam.create_user(UserName="user-for-switch")
     key = iam.create_access_key(UserName="user-for-switch")["AccessKey"]
+    # A user may have two keys (during a rotation): each is its own identity for the cache.
+    key2 = iam.create_access_key(UserName="user-for-switch")["AccessKey"]
     switch_arn = iam.create_policy(PolicyName="SwitchRolePolicy",
                                    PolicyDocument=json.dumps(switch))["Policy"]["Arn"]
     iam.attach_user_policy(UserName="user-for-switch", PolicyArn=switch_arn)
@@ -106,11 +110,14 @@ def main():
     boto3.client("ecr", region_name=REGION, **admin).create_repository(repositoryName="test-repos")
 
     # From now on every call is checked against IAM, as in AWS.
-    post(args.endpoint + "/moto-api/reset-auth", b"0", {"Content-Type": "text/plain"})
+    if not args.no_enforce:
+        post(args.endpoint + "/moto-api/reset-auth", b"0", {"Content-Type": "text/plain"})
     print(json.dumps({
         "account": ACCOUNT,
         "access_key_id": key["AccessKeyId"],
         "secret_access_key": key["SecretAccessKey"],
+        "second_access_key_id": key2["AccessKeyId"],
+        "second_secret_access_key": key2["SecretAccessKey"],
     }))
 
 
