@@ -43,6 +43,8 @@ pub enum CacheError {
     UntrustedDir(String),
     #[error("the cache is off")]
     Off,
+    #[error("the token is {0} bytes, larger than a cache file may be ({MAX_FILE_BYTES})")]
+    TooLarge(usize),
     #[error("cannot write the token cache in {dir}: {source}")]
     Io { dir: String, source: std::io::Error },
 }
@@ -108,6 +110,9 @@ pub struct CachedRole {
 
 /// Role credentials with less than this left are not used.
 pub const MIN_ROLE_SECS: u64 = 300;
+/// No role session lasts longer than this (STS's maximum is 12 hours): a kept one
+/// that claims to is not ours.
+const MAX_ROLE_SECS: u64 = 12 * 3600 + 300;
 
 impl CachedRole {
     /// Role credentials to keep under `key`.
@@ -267,15 +272,7 @@ impl Cache {
         if self.ensure_dir().is_err() {
             return Lock::Unavailable;
         }
-        let path = self.dir.join(format!("lock-{}", key.stem()));
-        let Ok(file) = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(path)
-        else {
+        let Some(file) = open_lock_file(&self.dir.join(format!("lock-{}", key.stem()))) else {
             return Lock::Unavailable;
         };
         match file.try_lock() {
@@ -283,17 +280,37 @@ impl Cache {
             Err(fs::TryLockError::WouldBlock) => {}
             Err(_) => return Lock::Unavailable,
         }
-        // Another process is fetching. Wait for it with a shared lock: the kernel grants
-        // it to every waiter at once when the fetcher lets go (an exclusive lock would
-        // hand the key to the waiters one by one). A thread bounds the wait, so a stuck
-        // holder can't hang docker.
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(file.lock_shared());
-        });
-        match rx.recv_timeout(wait) {
-            Ok(Ok(())) => Lock::WaitedForAnother,
-            _ => Lock::Unavailable,
+        // Another process is fetching. Wait for it with a shared lock, which every waiter
+        // gets at once when the fetcher lets go (an exclusive one would hand the key to
+        // the waiters one by one). Polled until `wait`, so a stuck or stopped holder
+        // costs at most that, and no thread is left holding a lock behind.
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            match file.try_lock_shared() {
+                Ok(()) => return Lock::WaitedForAnother,
+                Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(LOCK_POLL);
+                }
+                Err(_) => return Lock::Unavailable,
+            }
+        }
+    }
+
+    /// Waits (at most `wait`) for this user's turn to prompt on a terminal; the turn
+    /// lasts as long as the returned lock. Without a usable cache directory there is
+    /// nothing to wait on.
+    pub fn prompt_turn(&self, wait: Duration) -> Option<KeyLock> {
+        self.ensure_dir().ok()?;
+        let file = open_lock_file(&self.dir.join("lock-mfa-prompt"))?;
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Some(KeyLock { _file: file }),
+                Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(LOCK_POLL * 10);
+                }
+                Err(_) => return None,
+            }
         }
     }
 
@@ -309,9 +326,19 @@ impl Cache {
         if !self.dir_is_ours() {
             return None;
         }
-        read_entry::<CachedRole>(&self.dir.join(file_name("role", key))).filter(|r| {
-            r.format == FORMAT && r.key == key && r.expires_at > now_secs() + MIN_ROLE_SECS
-        })
+        let path = self.dir.join(file_name("role", key));
+        let now = now_secs();
+        let found = read_entry::<CachedRole>(&path).filter(|r| {
+            r.format == FORMAT
+                && r.key == key
+                && r.expires_at > now.saturating_add(MIN_ROLE_SECS)
+                && r.expires_at <= now.saturating_add(MAX_ROLE_SECS)
+        });
+        if found.is_none() && fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+            // Expired, or not what it claims: gone, so nothing can trip on it again.
+            let _ = fs::remove_file(&path);
+        }
+        found
     }
 
     /// Keeps role credentials, 0600, until they expire.
@@ -324,8 +351,36 @@ impl Cache {
         if !self.on {
             return Ok(());
         }
+        // What could not be read back is not written (it would be refetched every time).
+        if body.len() as u64 > MAX_FILE_BYTES {
+            return Err(CacheError::TooLarge(body.len()));
+        }
         self.ensure_dir()?;
-        crate::files::write_atomically(&self.dir.join(name), body, 0o600).map_err(self.io_error())
+        crate::files::write_atomically(&self.dir.join(name), body, 0o600)
+            .map_err(self.io_error())?;
+        self.remove_stale_temp_files();
+        Ok(())
+    }
+
+    /// Removes temp files that a killed process left behind (`.NAME.tmp-PID`, older
+    /// than a minute: no live write takes that long). They may hold a token.
+    fn remove_stale_temp_files(&self) {
+        let Ok(dir) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        let stale = SystemTime::now() - Duration::from_secs(60);
+        for entry in dir.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.')
+                && name.contains(".tmp-")
+                && let Ok(meta) = entry.metadata()
+                && meta.is_file()
+                && meta.modified().is_ok_and(|m| m < stale)
+            {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 
     /// Every trustworthy cached token.
@@ -383,6 +438,24 @@ impl Cache {
                 .map_err(self.io_error()),
         }
     }
+}
+
+/// How often a waiting `get` looks whether the fetching process has let go.
+const LOCK_POLL: Duration = Duration::from_millis(5);
+
+/// Opens (creating 0600) a lock file without following a symlink or blocking on a FIFO
+/// planted there; only a regular file of ours is a lock.
+fn open_lock_file(path: &Path) -> Option<File> {
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    (meta.is_file() && meta.uid() == current_uid()).then_some(file)
 }
 
 /// A cache file's name: what it holds, and a hash of its full key (which the file
@@ -544,6 +617,68 @@ mod tests {
             "and a store error is reported, not fatal"
         );
         fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// Any JSON value, weighted towards the numbers time arithmetic trips on.
+    fn any_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            prop_oneof![Just(0u64), Just(u64::MAX), Just(u64::MAX - 1), any::<u64>()]
+                .prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(|f| serde_json::json!(f)),
+            ".{0,20}".prop_map(serde_json::Value::from),
+            Just(serde_json::json!([1, "x"])),
+            Just(serde_json::json!({"a": 1})),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(300))]
+        #[test]
+        fn cache_readers_take_any_json_without_panicking(
+            fields in proptest::collection::vec(any_json(), 8),
+            right_key in proptest::bool::ANY,
+            now in proptest::prop_oneof![proptest::strategy::Just(0u64), proptest::strategy::Just(u64::MAX), proptest::prelude::any::<u64>()],
+        ) {
+            let dir = temp_dir(&format!("prop-{}", fields.len()));
+            let cache = Cache::new(dir.clone());
+            let (_, k) = key("p");
+            let names = ["format", "key", "scope", "host", "username", "password", "fetched_at", "expires_at"];
+            let mut token = serde_json::Map::new();
+            for (name, value) in names.iter().zip(&fields) {
+                token.insert(name.to_string(), value.clone());
+            }
+            if right_key {
+                token.insert("format".into(), FORMAT.into());
+                token.insert("key".into(), k.0.clone().into());
+            }
+            let role_key = "mfa-role|k";
+            let mut role = token.clone();
+            role.insert("key".into(), role_key.into());
+            role.insert("access_key_id".into(), fields[3].clone());
+            role.insert("secret_access_key".into(), fields[4].clone());
+            role.insert("session_token".into(), fields[5].clone());
+            fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).unwrap();
+            for (path, doc) in [
+                (cache.token_path(&k), token),
+                (dir.join(file_name("role", role_key)), role),
+            ] {
+                crate::files::write_atomically(&path, serde_json::Value::Object(doc).to_string().as_bytes(), 0o600).unwrap();
+            }
+            if let Some(t) = cache.lookup(&k) {
+                let _ = t.freshness(now);
+                let _ = t.freshness(now_secs());
+            }
+            let _ = cache.lookup_role(role_key);
+            for t in cache.entries() {
+                let _ = t.freshness(now);
+            }
+            let _ = cache.remove_scope("x");
+            fs::remove_dir_all(&dir).unwrap();
+        }
     }
 
     proptest::proptest! {

@@ -81,12 +81,16 @@ impl Settings {
         })
     }
 
-    /// Reads the settings file; a missing file means empty settings.
+    /// Reads the settings file; a missing file (or no home to keep one in) means empty settings.
     pub fn load() -> Result<Settings, ConfigError> {
-        let path = settings_path()?;
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Settings::parse(&text, &path.display().to_string()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
+        let path = match settings_path() {
+            Ok(path) => path,
+            Err(ConfigError::NoHome { .. }) => return Ok(Settings::default()),
+            Err(e) => return Err(e),
+        };
+        match crate::files::read_optional(&path) {
+            Ok(Some(text)) => Settings::parse(&text, &path.display().to_string()),
+            Ok(None) => Ok(Settings::default()),
             Err(source) => Err(ConfigError::Read {
                 path: path.display().to_string(),
                 source,

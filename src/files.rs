@@ -94,13 +94,53 @@ impl Change {
                     out.push_str("@@\n");
                     skipped = false;
                 }
-                out.push_str(&format!("{tag}{line}\n"));
+                out.push_str(&format!("{tag}{}\n", mask_secret(line)));
             } else {
                 skipped = true;
             }
         }
         out
     }
+}
+
+/// Keys whose values are secrets, in AWS files (`key = value`) and docker's
+/// config.json (`"key": "value"`); a diff shows them as `****`.
+const SECRET_KEYS: &[&str] = &[
+    "aws_secret_access_key",
+    "aws_session_token",
+    "aws_security_token",
+    "auth",
+    "identitytoken",
+    "registrytoken",
+    "password",
+    "secret",
+];
+
+/// A diff line with the value of a secret-bearing key masked.
+fn mask_secret(line: &str) -> String {
+    let trimmed = line.trim_start();
+    // INI: `key = value`.
+    if let Some((key, _)) = trimmed.split_once('=')
+        && SECRET_KEYS.contains(&key.trim().to_ascii_lowercase().as_str())
+    {
+        let indent = &line[..line.len() - trimmed.len()];
+        return format!("{indent}{} = ****", key.trim());
+    }
+    // JSON: `"key": "value"` (one per line in pretty-printed JSON).
+    if let Some(rest) = trimmed.strip_prefix('"')
+        && let Some((key, after)) = rest.split_once('"')
+        && SECRET_KEYS.contains(&key.to_ascii_lowercase().as_str())
+        && after.trim_start().starts_with(':')
+    {
+        let indent = &line[..line.len() - trimmed.len()];
+        let comma = if trimmed.trim_end().ends_with(',') {
+            ","
+        } else {
+            ""
+        };
+        return format!("{indent}\"{key}\": \"****\"{comma}");
+    }
+    line.to_string()
 }
 
 /// Writes `content` to `path` through a temp file in the same directory, created
@@ -162,13 +202,38 @@ fn diff_lines<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<(char, &'a str)> {
     out
 }
 
-/// Reads a file that may not exist yet.
+/// The largest user file read (AWS files, docker's config, the settings).
+const MAX_READ_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads a file that may not exist yet (`None`). It is opened without blocking and
+/// read only if it is a regular file of at most 4 MiB: a FIFO or a device planted at
+/// the path is an error, never a wait.
 pub fn read_optional(path: &Path) -> std::io::Result<Option<String>> {
-    match fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
+    use std::io::{Error, ErrorKind, Read};
+    let mut file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(Error::new(ErrorKind::InvalidInput, "not a regular file"));
     }
+    if meta.len() > MAX_READ_BYTES {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("larger than {MAX_READ_BYTES} bytes"),
+        ));
+    }
+    let mut bytes = Vec::new();
+    (&mut file).take(MAX_READ_BYTES).read_to_end(&mut bytes)?;
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| Error::new(ErrorKind::InvalidData, "not UTF-8 text"))
 }
 
 #[cfg(test)]
@@ -187,6 +252,24 @@ mod tests {
             change.diff(),
             "--- /x/config\n+++ /x/config (after)\n@@\n c\n d\n-e\n+E\n f\n g\n+h\n"
         );
+    }
+
+    #[test]
+    fn diffs_never_show_secret_values() {
+        let change = Change {
+            path: PathBuf::from("/x/config.json"),
+            before: Some("{\n  \"auths\": {\n    \"r\": {\n      \"auth\": \"dXNlcjpwYXNz\",\n      \"email\": \"a\"\n    }\n  }\n}\n".into()),
+            after: "{\n  \"auths\": {\n    \"r\": {\n      \"auth\": \"dXNlcjpwYXNz\",\n      \"email\": \"b\"\n    }\n  }\n}\n".into(),
+            new_mode: 0o600,
+        };
+        let diff = change.diff();
+        assert!(!diff.contains("dXNlcjpwYXNz"), "{diff}");
+        assert!(diff.contains("\"auth\": \"****\","), "{diff}");
+        assert_eq!(
+            mask_secret("aws_secret_access_key=abc"),
+            "aws_secret_access_key = ****"
+        );
+        assert_eq!(mask_secret("region = x"), "region = x");
     }
 
     #[test]

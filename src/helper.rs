@@ -17,19 +17,16 @@ use crate::log::debug;
 use crate::protocol::{self, Credentials};
 use crate::registry::Registry;
 
-/// How long a `get` waits for another process fetching the same token before fetching itself.
-const LOCK_WAIT: Duration = Duration::from_secs(60);
+/// How long a `get` waits for another process fetching the same token before fetching
+/// itself (a holder that is stuck or stopped costs no more than this; see [`crate::deadline`]).
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+/// The longest lifetime a token is kept for, whatever the endpoint says: ECR's own 12 hours.
+const MAX_TOKEN_LIFETIME_SECS: u64 = 12 * 3600;
 
 /// `get`: the registry's credentials as docker's JSON.
 pub fn get(input: impl Read, out: &mut impl Write) -> Result<(), Error> {
     let server_url = protocol::read_server_url(input)?;
-    // For a host that is not ECR by its name, a broken settings file is not a reason to
-    // speak up: docker must carry on quietly for Docker Hub and friends.
-    let settings = match Registry::parse(&server_url) {
-        Some(_) => Context::settings()?,
-        None => Context::settings().map_err(|_| Error::NotEcr)?,
-    };
-    let registry = context::registry(&server_url, &settings).ok_or(Error::NotEcr)?;
+    let (registry, settings) = ours(&server_url)?;
     let ctx = Context::load(settings)?;
     let identity = ctx.identity(&registry);
     if let Err(e) = &identity.chain {
@@ -54,6 +51,13 @@ pub fn get(input: impl Read, out: &mut impl Write) -> Result<(), Error> {
         debug!("cache hit, expires at {}", token.expires_at);
         return answer(out, &server_url, token);
     }
+    // From here on `get` may wait (a lock, a credential process, the network): bound it.
+    crate::deadline::arm(format!(
+        "{PROGRAM}: {}: no answer within {} s (another helper process holding the lock, a credential_process or the AWS endpoint took too long); run `{PROGRAM} doctor {}` to see which",
+        registry.host,
+        crate::deadline::GET_DEADLINE.as_secs(),
+        registry.host
+    ));
     // Held until `get` returns: other processes wanting this key wait for this one.
     let _held = match cache.lock(&key, LOCK_WAIT) {
         Lock::Held(held) => Some(held),
@@ -75,9 +79,10 @@ pub fn get(input: impl Read, out: &mut impl Write) -> Result<(), Error> {
                 Some(token) => {
                     let error = token_error(registry, identity, source);
                     let minutes = token.expires_at.saturating_sub(now_secs()) / 60;
-                    eprintln!(
+                    let line = format!(
                         "{error} (warning: using the cached token, which expires in {minutes} minutes)"
                     );
+                    let _ = writeln!(std::io::stderr(), "{}", crate::text::for_person(&line));
                     answer(out, &server_url, &token)
                 }
                 None => Err(token_error(registry, identity, source)),
@@ -102,19 +107,24 @@ impl Context {
             started.elapsed().as_millis(),
             token.expires_at
         );
+        // An endpoint's expiry is believed only up to ECR's real lifetime.
+        let expires_at = token
+            .expires_at
+            .unwrap_or(0)
+            .min(fetched_at.saturating_add(MAX_TOKEN_LIFETIME_SECS));
         let entry = CachedToken::new(
             &Context::key(registry, identity),
             registry,
             token.username,
             token.password,
             fetched_at,
-            token.expires_at.unwrap_or(0),
+            expires_at,
         );
         if entry.freshness(fetched_at) == Freshness::Fresh
             && let Err(e) = self.cache.store(&entry)
         {
             debug!("token not cached: {e}");
-            eprintln!("{PROGRAM}: warning: token not cached: {e}");
+            crate::text::warn(format_args!("token not cached: {e}"));
         }
         Ok(entry)
     }
@@ -131,11 +141,26 @@ pub fn store(input: impl Read) -> Result<(), Error> {
 /// `erase`: forget the registry's cached tokens (for every profile). Not ECR: nothing to do.
 pub fn erase(input: impl Read) -> Result<(), Error> {
     let server_url = protocol::read_server_url(input)?;
-    let settings = Context::settings()?;
-    if let Some(registry) = context::registry(&server_url, &settings) {
-        context::open_cache().remove_scope(&registry.token_scope());
+    match ours(&server_url) {
+        Ok((registry, _)) => {
+            context::open_cache().remove_scope(&registry.token_scope());
+            Ok(())
+        }
+        Err(Error::NotEcr) => Ok(()),
+        Err(e) => Err(e),
     }
-    Ok(())
+}
+
+/// The registry a server URL names, and the settings read for it. For a host that is
+/// not ECR by its name, a broken settings file is not a reason to speak up: docker
+/// must carry on quietly for Docker Hub and friends (`get` and `erase` alike).
+fn ours(server_url: &str) -> Result<(Registry, crate::config::Settings), Error> {
+    let settings = match Registry::parse(server_url) {
+        Some(_) => Context::settings()?,
+        None => Context::settings().map_err(|_| Error::NotEcr)?,
+    };
+    let registry = context::registry(server_url, &settings).ok_or(Error::NotEcr)?;
+    Ok((registry, settings))
 }
 
 /// `list`: registries with a cached token that is still valid → `AWS`.

@@ -12,14 +12,12 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 /// The environment variable that turns the log on.
 pub const ENV_LOG: &str = "ECR_ROLE_LOG";
 /// The size at which the log is rotated.
 pub const MAX_BYTES: u64 = 1024 * 1024;
-
-static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// Where the log goes, if it is on.
 fn target() -> Option<&'static PathBuf> {
@@ -36,32 +34,15 @@ fn target() -> Option<&'static PathBuf> {
         .as_ref()
 }
 
-/// Remembers a secret so no log line can carry it.
+/// Remembers a secret so no log line nor message can carry it (see [`crate::text`]).
 pub fn secret(value: &str) {
-    if target().is_some()
-        && value.len() >= 4
-        && let Ok(mut secrets) = SECRETS.lock()
-    {
-        secrets.push(value.to_string());
-    }
-}
-
-/// Replaces every remembered secret in `line` with `REDACTED`.
-fn scrub(mut line: String) -> String {
-    if let Ok(secrets) = SECRETS.lock() {
-        for s in secrets.iter() {
-            if line.contains(s.as_str()) {
-                line = line.replace(s.as_str(), "REDACTED");
-            }
-        }
-    }
-    line
+    crate::text::remember_secret(value);
 }
 
 /// Writes one line to the log, if it is on. Failures to log are ignored.
 pub fn write(args: fmt::Arguments<'_>) {
     let Some(path) = target() else { return };
-    let line = scrub(format!(
+    let line = crate::text::scrub(format!(
         "{} pid={} {args}\n",
         crate::cache::now_secs(),
         std::process::id()
@@ -119,17 +100,3 @@ macro_rules! debug {
     };
 }
 pub(crate) use debug;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scrub_replaces_remembered_secrets() {
-        SECRETS.lock().unwrap().push("s3cr3t-value".into());
-        assert_eq!(
-            scrub("token s3cr3t-value and s3cr3t-value".into()),
-            "token REDACTED and REDACTED"
-        );
-    }
-}

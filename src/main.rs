@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 mod config;
 mod context;
+mod deadline;
 mod error;
 mod files;
 mod helper;
@@ -21,6 +22,7 @@ mod registry;
 #[cfg(test)]
 mod sdk_conformance;
 mod secret;
+mod text;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -31,6 +33,7 @@ use cli::{Cli, Command};
 use error::Error;
 
 fn main() -> ExitCode {
+    deadline::mark_start();
     // First, while the process has one thread: one home and absolute AWS file paths
     // for everything that follows, the SDK included (see `home`).
     let _ = home::settle();
@@ -127,7 +130,8 @@ fn user_command<E: std::fmt::Display>(result: Result<bool, E>) -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(err) => {
-            let _ = writeln!(std::io::stderr(), "{}: {err}", error::PROGRAM);
+            let line = text::for_person(&format!("{}: {err}", error::PROGRAM));
+            let _ = writeln!(std::io::stderr(), "{line}");
             ExitCode::FAILURE
         }
     }
@@ -135,7 +139,7 @@ fn user_command<E: std::fmt::Display>(result: Result<bool, E>) -> ExitCode {
 
 /// Docker reads a helper's error from stdout (exit 1); the user sees stderr.
 fn report(err: &Error) -> ExitCode {
-    let message = err.to_string();
+    let message = text::for_person(&err.to_string());
     let _ = writeln!(std::io::stdout(), "{message}");
     if err.also_on_stderr() {
         let _ = writeln!(std::io::stderr(), "{message}");

@@ -15,18 +15,12 @@
 //! Parse errors name the file and line, never the line's text (it may hold a secret).
 
 use std::collections::BTreeMap;
-use std::fs::OpenOptions;
-use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::home::AwsFiles;
 
 /// One section's properties: lowercase key → value.
 pub type Section = BTreeMap<String, String>;
-
-/// The largest AWS file read (the SDK has no limit; a bigger one is not a config file).
-const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Whitespace as the profile-file grammar knows it: space and tab only.
 const WHITESPACE: &[char] = &[' ', '\t'];
@@ -87,6 +81,14 @@ impl Profiles {
         }
         profiles.config_text = config_text;
         profiles.credentials_text = credentials_text;
+        // The files' secrets never appear in anything this process prints.
+        for section in profiles.profiles.values() {
+            for key in ["aws_secret_access_key", "aws_session_token"] {
+                if let Some(secret) = section.get(key) {
+                    crate::text::remember_secret(secret);
+                }
+            }
+        }
         Ok(profiles)
     }
 
@@ -261,7 +263,7 @@ impl SectionName {
 
 /// Profile and key names: `[A-Za-z0-9_\-/.%@:+]+` (the SDK's `validate_identifier`,
 /// which also accepts the empty string).
-fn is_identifier(s: &str) -> bool {
+pub fn is_identifier(s: &str) -> bool {
     s.chars()
         .all(|c| c.is_ascii_alphanumeric() || "_-/.%@:+".contains(c))
 }
@@ -385,36 +387,17 @@ fn prepare_line(line: &str, comments_need_whitespace: bool) -> &str {
     line[..cut].trim_matches(WHITESPACE)
 }
 
-/// Reads an AWS file: `None` if it does not exist. Opened without blocking (a FIFO
-/// or device planted there is refused, not waited on), only if it is a regular file.
+/// Reads an AWS file: `None` if it does not exist (see [`crate::files::read_optional`]:
+/// no FIFO can hang us). The SDK treats a file that is not UTF-8 as empty; so does this.
 fn read_text(path: &Path) -> Result<Option<String>, ProfileError> {
-    let refuse = |reason: String| ProfileError::Read {
-        path: crate::home::tilde(path),
-        reason,
-    };
-    let mut file = match OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-    {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(refuse(e.to_string())),
-    };
-    let meta = file.metadata().map_err(|e| refuse(e.to_string()))?;
-    if !meta.is_file() {
-        return Err(refuse("not a regular file".into()));
+    match crate::files::read_optional(path) {
+        Ok(text) => Ok(text),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Ok(Some(String::new())),
+        Err(e) => Err(ProfileError::Read {
+            path: crate::home::tilde(path),
+            reason: e.to_string(),
+        }),
     }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(refuse(format!("larger than {MAX_FILE_BYTES} bytes")));
-    }
-    let mut bytes = Vec::new();
-    (&mut file)
-        .take(MAX_FILE_BYTES)
-        .read_to_end(&mut bytes)
-        .map_err(|e| refuse(e.to_string()))?;
-    // The SDK treats a file that is not UTF-8 as empty; so does this reader.
-    Ok(Some(String::from_utf8(bytes).unwrap_or_default()))
 }
 
 #[cfg(test)]

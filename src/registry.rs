@@ -219,14 +219,22 @@ fn finish(registry_id: &str, rest: &str, dual_stack: bool, fips: bool) -> Option
 }
 
 /// The partition a region belongs to, for hosts that do not say.
-fn partition_of_region(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
+/// The AWS partition a region belongs to, by its name (the SDK's partition rules:
+/// `cn-`, `us-gov-`, the ISO families and the European Sovereign Cloud).
+pub fn partition_of_region(region: &str) -> &'static str {
+    const PREFIXES: &[(&str, &str)] = &[
+        ("cn-", "aws-cn"),
+        ("us-gov-", "aws-us-gov"),
+        ("us-isob-", "aws-iso-b"),
+        ("us-isof-", "aws-iso-f"),
+        ("eu-isoe-", "aws-iso-e"),
+        ("us-iso-", "aws-iso"),
+        ("eusc-", "aws-eusc"),
+    ];
+    PREFIXES
+        .iter()
+        .find(|(prefix, _)| region.starts_with(prefix))
+        .map_or("aws", |(_, partition)| partition)
 }
 
 /// A region name: lowercase words joined by hyphens, ending in a number

@@ -78,7 +78,7 @@ pub async fn assume(
         request = request.duration_seconds(seconds);
     }
     if let Some(serial) = &hop.mfa_serial {
-        let code = super::mfa::ask_code(&hop.profile, serial)?;
+        let code = super::mfa::ask_code(&hop.profile, serial, cache)?;
         request = request.serial_number(serial).token_code(code);
     }
 
@@ -86,6 +86,18 @@ pub async fn assume(
         Ok(output) => output,
         Err(err) => {
             let failure = CallFailure::from_sdk(&err);
+            // With a code just typed, a denial that speaks of MFA is about the code.
+            if let Some(serial) = &hop.mfa_serial
+                && failure.is_access_denied()
+                && (failure.message.contains("MultiFactorAuthentication")
+                    || failure.message.contains("MFA"))
+            {
+                return Err(AwsError::MfaCodeRefused {
+                    serial: serial.clone(),
+                    profile: hop.profile.clone(),
+                    code: failure.code_or_status(),
+                });
+            }
             if failure.is_access_denied() {
                 return Err(AwsError::AssumeRoleDenied {
                     principal: caller(&client).await,
@@ -121,10 +133,7 @@ pub async fn assume(
             expires_at,
         );
         if let Err(e) = cache.store_role(&kept) {
-            eprintln!(
-                "{}: warning: MFA session not kept: {e}",
-                crate::error::PROGRAM
-            );
+            crate::text::warn(format_args!("MFA session not kept: {e}"));
         }
     }
     Ok(Credentials::new(

@@ -22,6 +22,16 @@ pub enum AwsError {
     MfaNoTerminal { profile: String, serial: String },
     #[error("the MFA code for {serial} must be 6 digits")]
     MfaBadCode { serial: String },
+    #[error("no MFA code for {serial} was typed within {seconds} s: run the command again")]
+    MfaTimeout { serial: String, seconds: u64 },
+    #[error(
+        "the MFA code for {serial} was refused ({code}): wait for the next code and try again (run `docker-credential-ecr-role login --profile {profile}` in a terminal)"
+    )]
+    MfaCodeRefused {
+        serial: String,
+        profile: String,
+        code: String,
+    },
     #[error("no AWS credentials from {from}: {detail}")]
     NoCredentials { from: String, detail: String },
     #[error(

@@ -2,29 +2,50 @@
 //! question goes to the controlling terminal, `/dev/tty`, with the MFA device in the
 //! prompt. Without a terminal (CI, a GUI) it fails at once, saying which command to
 //! run in a terminal instead (`login`), rather than waiting on a pipe forever.
+//! The prompt waits at most [`MFA_PROMPT_TIMEOUT`]; while it waits, the `get`
+//! deadline moves with it. Concurrent `get`s prompt one at a time (a lock in the
+//! cache directory), so codes typed into one terminal go to one process.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::time::Instant;
 
 use super::AwsError;
+use crate::cache::Cache;
+use crate::deadline::{self, MFA_PROMPT_TIMEOUT};
+use crate::text::clean;
 
 /// Reads a 6-digit code for `serial` from the terminal.
-pub fn ask_code(profile: &str, serial: &str) -> Result<String, AwsError> {
+pub fn ask_code(profile: &str, serial: &str, cache: &Cache) -> Result<String, AwsError> {
     let no_terminal = || AwsError::MfaNoTerminal {
         profile: profile.to_string(),
         serial: serial.to_string(),
     };
-    let tty = std::fs::OpenOptions::new()
+    let mut tty = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open("/dev/tty")
         .map_err(|_| no_terminal())?;
-    let mut writer = tty.try_clone().map_err(|_| no_terminal())?;
-    write!(writer, "MFA code for {serial} (profile {profile}): ").map_err(|_| no_terminal())?;
-    let _ = writer.flush();
-    let mut line = String::new();
-    BufReader::new(std::io::Read::take(tty, 64))
-        .read_line(&mut line)
-        .map_err(|_| no_terminal())?;
+    let started = Instant::now();
+    // One prompt at a time on this machine's terminals for this user.
+    let _turn = cache.prompt_turn(MFA_PROMPT_TIMEOUT);
+    write!(
+        tty,
+        "MFA code for {} (profile {}): ",
+        clean(serial, 200),
+        clean(profile, 200)
+    )
+    .map_err(|_| no_terminal())?;
+    let _ = tty.flush();
+    let line = read_line_within(
+        &mut tty,
+        MFA_PROMPT_TIMEOUT.saturating_sub(started.elapsed()),
+    );
+    deadline::extend(started.elapsed());
+    let line = line.ok_or(AwsError::MfaTimeout {
+        serial: serial.to_string(),
+        seconds: MFA_PROMPT_TIMEOUT.as_secs(),
+    })?;
     let code = line.trim().to_string();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(AwsError::MfaBadCode {
@@ -32,4 +53,29 @@ pub fn ask_code(profile: &str, serial: &str) -> Result<String, AwsError> {
         });
     }
     Ok(code)
+}
+
+/// One line (at most 64 bytes) from the terminal, or `None` if none came in time.
+fn read_line_within(tty: &mut std::fs::File, limit: std::time::Duration) -> Option<String> {
+    let until = Instant::now() + limit;
+    let mut line = Vec::new();
+    while line.len() < 64 && !line.ends_with(b"\n") {
+        let left = until.saturating_duration_since(Instant::now());
+        let mut poll = libc::pollfd {
+            fd: tty.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = i32::try_from(left.as_millis()).unwrap_or(i32::MAX);
+        // SAFETY: one valid pollfd for the duration of the call.
+        if ms == 0 || unsafe { libc::poll(&mut poll, 1, ms) } <= 0 {
+            return None;
+        }
+        let mut byte = [0u8; 1];
+        match tty.read(&mut byte) {
+            Ok(1) => line.push(byte[0]),
+            _ => break,
+        }
+    }
+    Some(String::from_utf8_lossy(&line).into_owned())
 }

@@ -111,13 +111,7 @@ impl PolicyRequest {
     }
 
     fn partition(&self) -> &'static str {
-        if self.region.starts_with("cn-") {
-            "aws-cn"
-        } else if self.region.starts_with("us-gov-") {
-            "aws-us-gov"
-        } else {
-            "aws"
-        }
+        crate::registry::partition_of_region(&self.region)
     }
 
     fn role_arn(&self) -> String {

@@ -40,6 +40,83 @@ pub struct SetupRequest {
     pub dry_run: bool,
 }
 
+impl SetupRequest {
+    /// Refuses what would write something other than what it says into the user's
+    /// files: names the AWS SDK would not read back, ARNs that are not role ARNs,
+    /// control characters anywhere (a newline would add a line of its own).
+    pub fn validate(&self) -> Result<(), SetupError> {
+        let invalid = |what: &'static str, why: &'static str| SetupError::Invalid { what, why };
+        for (what, name) in [
+            ("--profile", &self.profile),
+            ("--source-profile", &self.source_profile),
+        ] {
+            if name.is_empty() || !crate::profiles::is_identifier(name) {
+                return Err(invalid(
+                    what,
+                    "a profile name is letters, digits and _ - / . % @ : + only",
+                ));
+            }
+        }
+        if let Some(arn) = &self.role_arn
+            && !is_role_arn(arn)
+        {
+            return Err(invalid(
+                "--role-arn",
+                "a role ARN looks like arn:aws:iam::123456789012:role/NAME",
+            ));
+        }
+        if let Some(name) = &self.role_name
+            && (name.is_empty()
+                || name.len() > 64
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)))
+        {
+            return Err(invalid(
+                "--role-name",
+                "a role name is 1 to 64 letters, digits and + = , . @ _ -",
+            ));
+        }
+        let values = [
+            &self.registry,
+            &self.account,
+            &self.region,
+            &self.registry_id,
+        ];
+        if values
+            .into_iter()
+            .flatten()
+            .any(|v| v.chars().any(char::is_control))
+        {
+            return Err(invalid("--registry", "control characters are not allowed"));
+        }
+        Ok(())
+    }
+}
+
+/// `arn:<partition>:iam::<12 digits>:role/<path and name>`, nothing else.
+fn is_role_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [prefix, partition, service, region, account, resource] = parts.as_slice() else {
+        return false;
+    };
+    let name = resource.strip_prefix("role/").unwrap_or("");
+    *prefix == "arn"
+        && partition.starts_with("aws")
+        && partition
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c == '-')
+        && *service == "iam"
+        && region.is_empty()
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && !name.is_empty()
+        && arn.len() <= 2048
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c))
+}
+
 impl From<crate::cli::SetupArgs> for SetupRequest {
     fn from(args: crate::cli::SetupArgs) -> SetupRequest {
         SetupRequest {
@@ -91,6 +168,11 @@ pub enum SetupError {
     },
     #[error("{0}")]
     Config(#[from] config::ConfigError),
+    #[error("{what}: {why}")]
+    Invalid {
+        what: &'static str,
+        why: &'static str,
+    },
     #[error(transparent)]
     Home(#[from] crate::home::HomeError),
     #[error(transparent)]
@@ -99,6 +181,7 @@ pub enum SetupError {
 
 /// Runs `setup`; reports on `out`. Returns the warnings it printed (for tests and the exit status).
 pub fn run(request: &SetupRequest, out: &mut impl Write) -> Result<Vec<String>, SetupError> {
+    request.validate()?;
     let key = registry_key(request)?;
     let registry = match (&request.registry_id, &request.region) {
         (Some(id), Some(region)) => {
@@ -250,10 +333,15 @@ pub fn remove(host: &str, out: &mut impl Write) -> Result<bool, SetupError> {
         let Some(map) = doc.get_mut(object_key).and_then(Value::as_object_mut) else {
             continue;
         };
+        // Only our own entries: docker's credHelpers may name other helpers for this host.
+        let suffix = helper_suffix();
         let doomed: Vec<String> = map
-            .keys()
-            .filter(|k| host_of(k).as_deref() == Some(bare.as_str()))
-            .cloned()
+            .iter()
+            .filter(|(k, v)| {
+                host_of(k).as_deref() == Some(bare.as_str())
+                    && (object_key == "registries" || v.as_str() == Some(suffix.as_str()))
+            })
+            .map(|(k, _)| k.clone())
             .collect();
         if doomed.is_empty() {
             continue;

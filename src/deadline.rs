@@ -1,0 +1,81 @@
+//! One bound for a whole `get`. Docker waits for a credential helper forever, so
+//! the helper bounds itself: once a `get` goes past the cache (a cache hit cannot
+//! block: every file on that path is opened without blocking), a watchdog thread
+//! ends the process at [`GET_DEADLINE`] after it started, whatever it is waiting
+//! for — another process's lock, a `credential_process` that hangs, the network.
+//! The answer docker sees is then one line saying so, on stdout and stderr.
+//!
+//! The MFA prompt is the one wait a person is part of: it has its own bound
+//! ([`MFA_PROMPT_TIMEOUT`]), and the deadline moves by the time it took.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// The most a `get` takes, from start to answer (the MFA prompt aside).
+pub const GET_DEADLINE: Duration = Duration::from_secs(30);
+/// The most the MFA prompt waits for a code.
+pub const MFA_PROMPT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// When the process started (for every deadline).
+static START: OnceLock<Instant> = OnceLock::new();
+/// The deadline, in milliseconds after [`START`]; 0 while no watchdog runs.
+static DEADLINE_MS: AtomicU64 = AtomicU64::new(0);
+
+/// Notes the process start; call it first.
+pub fn mark_start() {
+    let _ = START.get_or_init(Instant::now);
+}
+
+fn elapsed_ms() -> u64 {
+    START
+        .get_or_init(Instant::now)
+        .elapsed()
+        .as_millis()
+        .try_into()
+        .unwrap_or(u64::MAX)
+}
+
+/// Starts the watchdog (once): at the deadline it writes `message` (one line) to
+/// stdout and stderr and exits 1.
+pub fn arm(message: String) {
+    let deadline = u64::try_from(GET_DEADLINE.as_millis()).unwrap_or(u64::MAX);
+    if DEADLINE_MS
+        .compare_exchange(0, deadline, Ordering::SeqCst, Ordering::SeqCst)
+        .is_err()
+    {
+        return;
+    }
+    let line = format!("{message}\n");
+    let spawned = std::thread::Builder::new()
+        .name("deadline".into())
+        .spawn(move || {
+            loop {
+                let now = elapsed_ms();
+                let deadline = DEADLINE_MS.load(Ordering::SeqCst);
+                if now >= deadline {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(deadline - now));
+            }
+            for fd in [1, 2] {
+                // SAFETY: writing a buffer we own to an inherited descriptor; stdout's
+                // lock may be held by the main thread, so std's handle is not used.
+                unsafe { libc::write(fd, line.as_ptr().cast(), line.len()) };
+            }
+            // SAFETY: ends the process at once; nothing is left half-written that
+            // matters (cache writes are atomic renames).
+            unsafe { libc::_exit(1) }
+        });
+    if spawned.is_err() {
+        DEADLINE_MS.store(0, Ordering::SeqCst);
+    }
+}
+
+/// Moves the deadline by `waited` (the time a person took at the MFA prompt).
+pub fn extend(waited: Duration) {
+    let by = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX);
+    let _ = DEADLINE_MS.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |d| {
+        (d != 0).then(|| d.saturating_add(by))
+    });
+}

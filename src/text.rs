@@ -1,0 +1,95 @@
+//! Text that leaves the process for a person: one line, no control characters, of
+//! bounded length, with every secret this process handled scrubbed out.
+//!
+//! Values in our messages come from places we do not control — an endpoint's error
+//! code and message, names in the user's files — and a terminal obeys escape
+//! sequences (OSC 52 clipboard writes, title changes, `\r` line rewrites). So every
+//! line printed for a person goes through [`for_person`], and the log through
+//! [`scrub`]. Secrets are remembered as they are handled ([`remember_secret`]:
+//! source keys, role keys and session tokens, ECR passwords), so even an endpoint
+//! that echoes one back cannot get it printed.
+
+use std::sync::Mutex;
+
+/// The most a printed line carries (the rest is cut, with `…`).
+pub const MAX_LINE_CHARS: usize = 1024;
+
+static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Remembers a secret so no output line can carry it.
+pub fn remember_secret(value: &str) {
+    if value.len() >= 4
+        && let Ok(mut secrets) = SECRETS.lock()
+        && !secrets.iter().any(|s| s == value)
+    {
+        secrets.push(value.to_string());
+    }
+}
+
+/// Replaces every remembered secret in `line` with `REDACTED`.
+pub fn scrub(mut line: String) -> String {
+    if let Ok(secrets) = SECRETS.lock() {
+        for s in secrets.iter() {
+            if line.contains(s.as_str()) {
+                line = line.replace(s.as_str(), "REDACTED");
+            }
+        }
+    }
+    line
+}
+
+/// One line for a terminal: control and bidi-override characters become spaces,
+/// at most `max` characters.
+pub fn clean(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max + 4));
+    for (n, c) in text.chars().enumerate() {
+        if n == max {
+            out.push('…');
+            break;
+        }
+        let unsafe_char =
+            c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        out.push(if unsafe_char { ' ' } else { c });
+    }
+    out.trim().to_string()
+}
+
+/// A message as a person may see it: secrets scrubbed, one clean bounded line.
+pub fn for_person(message: &str) -> String {
+    clean(&scrub(message.to_string()), MAX_LINE_CHARS)
+}
+
+/// Says a warning on stderr (docker passes a helper's stderr to the terminal).
+pub fn warn(message: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let line = for_person(&format!("{}: warning: {message}", crate::error::PROGRAM));
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_text_becomes_one_harmless_line() {
+        let osc52 = "AccessDenied\u{1b}]52;c;ZXZpbA==\u{7}\r\u{1b}[2Kall good\nsecond line";
+        let line = clean(osc52, 100);
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+        assert!(!line.contains('\n'));
+        let long = "x".repeat(200_000);
+        assert_eq!(
+            clean(&long, MAX_LINE_CHARS).chars().count(),
+            MAX_LINE_CHARS + 1
+        );
+        assert_eq!(clean("a\u{202e}b", 10), "a b");
+    }
+
+    #[test]
+    fn remembered_secrets_are_scrubbed() {
+        remember_secret("s3cr3t-value");
+        assert_eq!(
+            for_person("token s3cr3t-value and s3cr3t-value"),
+            "token REDACTED and REDACTED"
+        );
+    }
+}
