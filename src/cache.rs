@@ -714,4 +714,21 @@ mod tests {
         ));
         fs::remove_dir_all(dir).unwrap();
     }
+
+    #[test]
+    fn mfa_prompts_take_turns() {
+        let dir = temp_dir("turns");
+        let first = Cache::new(dir.clone());
+        let second = Cache::new(dir.clone());
+        let turn = first.prompt_turn(Duration::from_millis(10));
+        assert!(turn.is_some());
+        assert!(
+            second.prompt_turn(Duration::from_millis(30)).is_none(),
+            "a second prompt waits while the first is on the terminal"
+        );
+        drop(turn);
+        assert!(second.prompt_turn(Duration::from_millis(10)).is_some());
+        assert!(Cache::off().prompt_turn(Duration::ZERO).is_none());
+        fs::remove_dir_all(dir).unwrap();
+    }
 }

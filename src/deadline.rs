@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 /// The most a `get` takes, from start to answer (the MFA prompt aside).
 pub const GET_DEADLINE: Duration = Duration::from_secs(30);
 /// The most the MFA prompt waits for a code.
-pub const MFA_PROMPT_TIMEOUT: Duration = Duration::from_secs(120);
+pub const MFA_PROMPT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// When the process started (for every deadline).
 static START: OnceLock<Instant> = OnceLock::new();

@@ -465,4 +465,25 @@ mod tests {
         assert_ne!(v4.token_scope(), fips.token_scope());
         assert!(fips.fips());
     }
+
+    #[test]
+    fn custom_names_get_the_partition_of_their_region() {
+        for (region, partition) in [
+            ("us-east-1", "aws"),
+            ("cn-north-1", "aws-cn"),
+            ("us-gov-west-1", "aws-us-gov"),
+            ("us-iso-east-1", "aws-iso"),
+            ("us-isob-east-1", "aws-iso-b"),
+            ("eu-isoe-west-1", "aws-iso-e"),
+            ("us-isof-south-1", "aws-iso-f"),
+            ("eusc-de-east-1", "aws-eusc"),
+        ] {
+            let r = Registry::custom("registry.corp.example", "123456789012", region).unwrap();
+            assert!(
+                matches!(r.kind, RegistryKind::Private { partition: p, .. } if p == partition),
+                "{region}: {:?}",
+                r.kind
+            );
+        }
+    }
 }

@@ -444,3 +444,69 @@ fn with_home_unset_nothing_in_the_working_directory_is_read() {
         );
     }
 }
+
+#[test]
+fn a_kept_role_session_with_an_absurd_expiry_is_dropped_not_a_crash() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = mfa_sandbox(&proxy);
+    let out = run_on_terminal(&sandbox, "login --profile mfa", None, "654321\n");
+    assert!(out.status.success(), "{}", stdout(&out));
+    let kept: Vec<_> = std::fs::read_dir(sandbox.cache_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("role-")
+        })
+        .collect();
+    assert_eq!(kept.len(), 1);
+    // Same file, same key, 0600: only the expiry is absurd.
+    let mut entry: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&kept[0]).unwrap()).unwrap();
+    entry["expires_at"] = serde_json::json!(u64::MAX);
+    std::fs::write(&kept[0], entry.to_string()).unwrap();
+
+    for args in [&["get"][..], &["login", "--profile", "mfa"][..]] {
+        let out = run_without_terminal(&sandbox, args, REGISTRY);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?} must fail cleanly, not abort: {}",
+            stdout(&out)
+        );
+        let said = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(said.contains("needs an MFA code"), "{said}");
+    }
+    assert!(!kept[0].exists(), "the absurd session is removed");
+}
+
+#[test]
+fn a_wrong_mfa_code_is_reported_as_refused() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = mfa_sandbox(&proxy);
+    proxy.inject(
+        "sts:AssumeRole",
+        1,
+        support::proxy::Fault::Refuse {
+            status: 403,
+            code: "AccessDenied".into(),
+            message: "MultiFactorAuthentication failed with invalid MFA one time pass code. "
+                .into(),
+        },
+    );
+    let out = run_on_terminal(&sandbox, "get", Some(REGISTRY), "000000\n");
+    let said = stdout(&out);
+    assert!(
+        said.contains(&format!(
+            "the MFA code for {MFA_SERIAL} was refused (AccessDenied)"
+        )),
+        "{said}"
+    );
+    assert!(
+        !said.contains("allow sts:AssumeRole"),
+        "not an IAM policy problem: {said}"
+    );
+}

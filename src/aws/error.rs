@@ -158,7 +158,12 @@ impl CallFailure {
         };
         CallFailure {
             kind,
-            code: err.code().map(str::to_string).or(body_code),
+            // An error code is a short word; anything else an endpoint sends is cut and cleaned.
+            code: err
+                .code()
+                .map(str::to_string)
+                .or(body_code)
+                .map(|c| crate::text::clean(&c, 64)),
             status,
             message: one_line(&message),
         }
@@ -243,18 +248,16 @@ fn xml_code(body: &str) -> Option<String> {
     Some(body[start..start + len].trim().to_string()).filter(|c| !c.is_empty() && c.len() < 100)
 }
 
-/// The first line of a message, at most 300 characters.
+/// The first line of a message from outside (an endpoint, a provider), secrets
+/// scrubbed before it is cut, control characters gone, at most 300 characters.
 pub fn one_line(message: &str) -> String {
+    let message = crate::text::scrub(message.to_string());
     let line = message
         .lines()
         .map(str::trim)
         .find(|l| !l.is_empty())
         .unwrap_or("");
-    let mut out: String = line.chars().take(300).collect();
-    if line.chars().count() > 300 {
-        out.push('…');
-    }
-    out
+    crate::text::clean(line, 300)
 }
 
 #[cfg(test)]

@@ -40,12 +40,22 @@ pub enum Fault {
     Malformed,
     /// Close the connection without answering.
     Drop,
+    /// Answer with this status, code and message, whatever they hold (escape
+    /// sequences, huge strings): a lying endpoint.
+    Refuse {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// Answer with an error whose message echoes the request's session token.
+    EchoSessionToken,
 }
 
 struct State {
     upstream: String,
     counts: Mutex<BTreeMap<String, usize>>,
     token_ttl_secs: AtomicU64,
+    token_padding: AtomicU64,
     faults: Mutex<Vec<(String, usize, Fault)>>,
     secrets: Mutex<Vec<String>>,
     bodies: Mutex<Vec<(String, String)>>,
@@ -88,6 +98,7 @@ impl Proxy {
             upstream: upstream.trim_start_matches("http://").to_string(),
             counts: Mutex::new(BTreeMap::new()),
             token_ttl_secs: AtomicU64::new(12 * 3600),
+            token_padding: AtomicU64::new(0),
             faults: Mutex::new(Vec::new()),
             secrets: Mutex::new(Vec::new()),
             bodies: Mutex::new(Vec::new()),
@@ -174,6 +185,11 @@ impl Proxy {
         self.state
             .token_ttl_secs
             .store(ttl.as_secs(), Ordering::SeqCst);
+    }
+
+    /// Makes ECR's passwords `extra` bytes longer (a token larger than any real one).
+    pub fn set_token_padding(&self, extra: u64) {
+        self.state.token_padding.store(extra, Ordering::SeqCst);
     }
 
     /// Injects `fault` into the next `times` calls of `operation`.
@@ -437,6 +453,30 @@ fn credential_source(op: &str, req: &Message) -> Option<Message> {
     }
 }
 
+/// An AWS error answer in the protocol of the operation (STS: XML; ECR: JSON).
+fn error_response(op: &str, status: u16, code: &str, message: &str) -> Message {
+    if op.starts_with("sts:") {
+        let esc = |s: &str| {
+            s.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+        };
+        let body = format!(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error></ErrorResponse>",
+            esc(code),
+            esc(message)
+        );
+        response(status, "text/xml", body.into_bytes())
+    } else {
+        let body = serde_json::json!({"__type": code, "message": message});
+        response(
+            status,
+            "application/x-amz-json-1.1",
+            body.to_string().into_bytes(),
+        )
+    }
+}
+
 fn handle(conn: TcpStream, state: &State) -> std::io::Result<()> {
     let mut reader = BufReader::new(conn.try_clone()?);
     let Some(mut req) = Message::read(&mut reader, false)? else {
@@ -478,6 +518,23 @@ fn handle(conn: TcpStream, state: &State) -> std::io::Result<()> {
                 "application/x-amz-json-1.1"
             };
             return response(status, ct, body).write(&mut out);
+        }
+        Some(Fault::Refuse {
+            status,
+            code,
+            message,
+        }) => {
+            return error_response(&op, status, &code, &message).write(&mut out);
+        }
+        Some(Fault::EchoSessionToken) => {
+            let token = req.header("x-amz-security-token").unwrap_or("").to_string();
+            return error_response(
+                &op,
+                400,
+                "ValidationException",
+                &format!("bad token {token}"),
+            )
+            .write(&mut out);
         }
         Some(Fault::BlackHole) => {
             std::thread::sleep(Duration::from_secs(600));
@@ -545,9 +602,20 @@ fn handle(conn: TcpStream, state: &State) -> std::io::Result<()> {
         && resp.start.contains(" 200")
         && let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(&resp.body)
     {
+        let padding = state.token_padding.load(Ordering::SeqCst) as usize;
         if let Some(items) = json["authorizationData"].as_array_mut() {
             for item in items {
-                item["expiresAt"] = serde_json::json!(now() + ttl);
+                item["expiresAt"] = serde_json::json!(now().saturating_add(ttl));
+                if padding > 0
+                    && let Some(token) = item["authorizationToken"].as_str()
+                    && let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(token)
+                {
+                    let mut text = String::from_utf8_lossy(&decoded).into_owned();
+                    text.push_str(&"p".repeat(padding));
+                    item["authorizationToken"] = base64::engine::general_purpose::STANDARD
+                        .encode(text)
+                        .into();
+                }
             }
         }
         resp.body = json.to_string().into_bytes();
