@@ -542,3 +542,39 @@ fn erase_for_a_foreign_host_is_quiet_on_broken_settings_like_get() {
     let out = sandbox.run(&["erase"], "https://index.docker.io/v1/", &[]);
     assert!(out.status.success(), "{}", stdout(&out));
 }
+
+#[test]
+fn a_huge_error_body_is_not_read_whole() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = mapped(&proxy);
+    proxy.inject(
+        "ecr:GetAuthorizationToken",
+        10,
+        Fault::HugeBody(500 * 1024 * 1024),
+    );
+    // GNU time reports the helper's peak memory (KiB) on its last line of stderr.
+    let mut cmd = Command::new(require_program("time"));
+    cmd.args(["-f", "maxrss=%M"])
+        .arg(HELPER)
+        .arg("get")
+        .env_clear()
+        .envs(
+            sandbox
+                .command(&[])
+                .get_envs()
+                .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
+        );
+    let out = run_with_stdin(&mut cmd, REGISTRY.as_bytes());
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert_one_clean_line(&stdout(&out));
+    let rss_kib: u64 = stderr(&out)
+        .lines()
+        .last()
+        .and_then(|l| l.strip_prefix("maxrss="))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("GNU time's report");
+    assert!(
+        rss_kib < 64 * 1024,
+        "a 500 MB error body must not be read whole: peak {rss_kib} KiB"
+    );
+}

@@ -153,7 +153,9 @@ pub fn default_session_name() -> String {
 
 /// An STS client calling with `creds`, in `region` if given (else the SDK config's).
 pub fn sts_client(sdk: &SdkConfig, creds: Credentials, region: Option<&str>) -> Client {
-    let mut config = aws_sdk_sts::config::Builder::from(sdk).credentials_provider(creds);
+    let mut config = aws_sdk_sts::config::Builder::from(sdk)
+        .credentials_provider(creds)
+        .interceptor(super::cap::CapResponses);
     if let Some(region) = region {
         config = config.region(Region::new(region.to_string()));
     }

@@ -28,6 +28,7 @@ pub async fn get_token(
         } => {
             let config = aws_sdk_ecr::config::Builder::from(sdk)
                 .credentials_provider(creds.clone())
+                .interceptor(super::cap::CapResponses)
                 .region(Region::new(region.clone()))
                 .use_fips(use_fips_endpoint(registry, custom_endpoint(sdk)))
                 .build();
@@ -53,6 +54,7 @@ pub async fn get_token(
         RegistryKind::Public => {
             let config = aws_sdk_ecrpublic::config::Builder::from(sdk)
                 .credentials_provider(creds.clone())
+                .interceptor(super::cap::CapResponses)
                 .region(Region::new(PUBLIC_REGION))
                 .build();
             let client = aws_sdk_ecrpublic::Client::from_conf(config);

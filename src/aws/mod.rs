@@ -5,6 +5,7 @@
 //! nowhere else.
 
 pub mod assume_role;
+pub mod cap;
 pub mod credentials;
 pub mod ecr;
 pub mod error;

@@ -49,6 +49,8 @@ pub enum Fault {
     },
     /// Answer with an error whose message echoes the request's session token.
     EchoSessionToken,
+    /// Answer 400 with an error body of this many bytes, streamed (chunked).
+    HugeBody(u64),
 }
 
 struct State {
@@ -525,6 +527,21 @@ fn handle(conn: TcpStream, state: &State) -> std::io::Result<()> {
             message,
         }) => {
             return error_response(&op, status, &code, &message).write(&mut out);
+        }
+        Some(Fault::HugeBody(size)) => {
+            out.write_all(
+                b"HTTP/1.1 400 X\r\nContent-Type: application/x-amz-json-1.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+            )?;
+            let chunk = vec![b' '; 64 * 1024];
+            let mut sent = 0;
+            while sent < size {
+                let n = chunk.len().min((size - sent) as usize);
+                out.write_all(format!("{n:x}\r\n").as_bytes())?;
+                out.write_all(&chunk[..n])?;
+                out.write_all(b"\r\n")?;
+                sent += n as u64;
+            }
+            return out.write_all(b"0\r\n\r\n");
         }
         Some(Fault::EchoSessionToken) => {
             let token = req.header("x-amz-security-token").unwrap_or("").to_string();
