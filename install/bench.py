@@ -240,9 +240,11 @@ def main():
         stdin.write_text(HOST + "\n")
 
         base = {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        closed = f"http://127.0.0.1:{free_port()}"
-        ours_hit_env = dict(base, AWS_ENDPOINT_URL=closed)
         ours_proxy_env = dict(base, AWS_ENDPOINT_URL=proxy_endpoint)
+        # A token belongs to the endpoint it came from (it is part of the cache key), so the
+        # hit runs with the priming endpoint; tests/get.rs shows under strace that a hit
+        # opens no connection.
+        ours_hit_env = ours_proxy_env
         ours_cold_env = dict(base, AWS_ENDPOINT_URL=endpoint, ECR_ROLE_DISABLE_CACHE="1")
         get = [str(HELPER), "get"]
 

@@ -260,10 +260,11 @@ impl Cache {
             .filter(|t| t.format == FORMAT && t.key == key.0)
     }
 
-    /// Whether the directory is a real directory (not a symlink) owned by us.
+    /// Whether the directory is a real directory (not a symlink), owned by us and private.
     fn dir_is_ours(&self) -> bool {
         self.on
-            && fs::symlink_metadata(&self.dir).is_ok_and(|m| m.is_dir() && m.uid() == current_uid())
+            && fs::symlink_metadata(&self.dir)
+                .is_ok_and(|m| m.is_dir() && m.uid() == current_uid() && m.mode() & 0o077 == 0)
     }
 
     /// Takes the key's lock to fetch, or waits (up to `wait`) for the process that holds

@@ -161,13 +161,16 @@ pub fn resolve(
     if selection == Selection::Ambient
         && let (Some(access_key_id), Some(_)) = (
             env("AWS_ACCESS_KEY_ID"),
-            env("AWS_SECRET_ACCESS_KEY").or_else(|| env("AWS_SECRET_KEY")),
+            env("AWS_SECRET_ACCESS_KEY").or_else(|| env("SECRET_ACCESS_KEY")),
         )
     {
         return Ok(no_hops(Base::Environment { access_key_id }));
     }
-    // No profiles, or no `default` to fall back on: the SDK goes on down its default chain.
-    if profiles.is_empty() || (profile == "default" && profiles.get("default").is_none()) {
+    // No profiles, or no `default` to fall back on: the SDK goes on down its default
+    // chain. A profile the helper's settings chose must exist (it beats the environment).
+    if selection == Selection::Ambient
+        && (profiles.is_empty() || (profile == "default" && profiles.get("default").is_none()))
+    {
         return Ok(no_hops(Base::Ambient));
     }
     let mut name = profile.to_string();
@@ -662,6 +665,11 @@ mod tests {
         assert!(matches!(
             resolve(&p, "other", Selection::Explicit, no_env),
             Err(ChainError::NoCredentials { .. })
+        ));
+        // A profile the helper's settings chose must exist, even with no files at all.
+        assert!(matches!(
+            resolve(&Profiles::default(), "prod", Selection::Explicit, no_env),
+            Err(ChainError::MissingProfile { .. })
         ));
     }
 

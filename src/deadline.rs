@@ -6,7 +6,8 @@
 //! The answer docker sees is then one line saying so, on stdout and stderr.
 //!
 //! The MFA prompt is the one wait a person is part of: it has its own bound
-//! ([`MFA_PROMPT_TIMEOUT`]), and the deadline moves by the time it took.
+//! ([`MFA_PROMPT_TIMEOUT`]), and the deadline is held back while it waits
+//! ([`pause`]), so it moves by exactly the time the person took.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,7 +57,8 @@ pub fn arm(message: String) {
                 if now >= deadline {
                     break;
                 }
-                std::thread::sleep(Duration::from_millis(deadline - now));
+                // In slices, so a deadline moved back after a pause is noticed in time.
+                std::thread::sleep(Duration::from_millis((deadline - now).min(250)));
             }
             for fd in [1, 2] {
                 // SAFETY: writing a buffer we own to an inherited descriptor; stdout's
@@ -72,10 +74,37 @@ pub fn arm(message: String) {
     }
 }
 
-/// Moves the deadline by `waited` (the time a person took at the MFA prompt).
-pub fn extend(waited: Duration) {
-    let by = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX);
+/// Holds the deadline back while a person is part of the wait (the MFA prompt and
+/// its turn): the deadline is moved by `most` at once, so the watchdog cannot fire
+/// meanwhile, and when the returned guard is dropped it is moved back to count only
+/// the time the wait really took.
+pub fn pause(most: Duration) -> Paused {
+    let reserved = u64::try_from(most.as_millis()).unwrap_or(u64::MAX);
+    shift(|d| d.saturating_add(reserved));
+    Paused {
+        started: Instant::now(),
+        reserved,
+    }
+}
+
+/// See [`pause`].
+#[derive(Debug)]
+pub struct Paused {
+    started: Instant,
+    reserved: u64,
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        let used = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let unused = self.reserved.saturating_sub(used);
+        shift(|d| d.saturating_sub(unused).max(1));
+    }
+}
+
+/// Changes a running watchdog's deadline.
+fn shift(f: impl Fn(u64) -> u64) {
     let _ = DEADLINE_MS.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |d| {
-        (d != 0).then(|| d.saturating_add(by))
+        (d != 0).then(|| f(d))
     });
 }

@@ -126,21 +126,53 @@ fn mask_secret(line: &str) -> String {
         let indent = &line[..line.len() - trimmed.len()];
         return format!("{indent}{} = ****", key.trim());
     }
-    // JSON: `"key": "value"` (one per line in pretty-printed JSON).
-    if let Some(rest) = trimmed.strip_prefix('"')
-        && let Some((key, after)) = rest.split_once('"')
-        && SECRET_KEYS.contains(&key.to_ascii_lowercase().as_str())
-        && after.trim_start().starts_with(':')
-    {
-        let indent = &line[..line.len() - trimmed.len()];
-        let comma = if trimmed.trim_end().ends_with(',') {
-            ","
-        } else {
-            ""
+    mask_json_values(line)
+}
+
+/// Every `"key": "value"` in a line of JSON (pretty or all on one line) whose key is
+/// secret-bearing, with the value replaced by `****`.
+fn mask_json_values(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(start) = rest.find('"') {
+        out.push_str(&rest[..start]);
+        let after_quote = &rest[start + 1..];
+        let Some(key_len) = after_quote.find('"') else {
+            out.push_str(&rest[start..]);
+            return out;
         };
-        return format!("{indent}\"{key}\": \"****\"{comma}");
+        let key = &after_quote[..key_len];
+        out.push('"');
+        out.push_str(key);
+        out.push('"');
+        rest = &after_quote[key_len + 1..];
+        if SECRET_KEYS.contains(&key.to_ascii_lowercase().as_str())
+            && let Some(value) = rest.trim_start().strip_prefix(':').map(str::trim_start)
+            && let Some(body) = value.strip_prefix('"')
+        {
+            // The value runs to the next quote that is not escaped.
+            let mut end = None;
+            let mut escaped = false;
+            for (i, c) in body.char_indices() {
+                match c {
+                    '\\' if !escaped => escaped = true,
+                    '"' if !escaped => {
+                        end = Some(i);
+                        break;
+                    }
+                    _ => escaped = false,
+                }
+            }
+            let Some(end) = end else {
+                out.push_str(": \"****");
+                return out;
+            };
+            out.push_str(": \"****\"");
+            rest = &body[end + 1..];
+        }
     }
-    line.to_string()
+    out.push_str(rest);
+    out
 }
 
 /// Writes `content` to `path` through a temp file in the same directory, created
@@ -174,6 +206,26 @@ pub fn write_atomically(path: &Path, content: &[u8], mode: u32) -> std::io::Resu
 
 /// A line diff (longest common subsequence): `' '` kept, `'-'` removed, `'+'` added.
 fn diff_lines<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<(char, &'a str)> {
+    // The common head and tail are kept as they are; only the middle needs the table
+    // (a one-key change to a 30,000-line file must not need gigabytes).
+    let head = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let tail = a[head..]
+        .iter()
+        .rev()
+        .zip(b[head..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let mut out: Vec<(char, &'a str)> = a[..head].iter().map(|l| (' ', *l)).collect();
+    out.extend(diff_middle(
+        &a[head..a.len() - tail],
+        &b[head..b.len() - tail],
+    ));
+    out.extend(a[a.len() - tail..].iter().map(|l| (' ', *l)));
+    out
+}
+
+/// The longest-common-subsequence diff of what differs.
+fn diff_middle<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<(char, &'a str)> {
     let (n, m) = (a.len(), b.len());
     let mut lcs = vec![vec![0u32; m + 1]; n + 1];
     for i in (0..n).rev() {
@@ -270,6 +322,10 @@ mod tests {
             "aws_secret_access_key = ****"
         );
         assert_eq!(mask_secret("region = x"), "region = x");
+        assert_eq!(
+            mask_secret(r#"{"auths":{"r":{"auth":"dXNl\"cjo=","email":"e"}},"credHelpers":{}}"#),
+            r#"{"auths":{"r":{"auth": "****","email":"e"}},"credHelpers":{}}"#
+        );
     }
 
     #[test]

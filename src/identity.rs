@@ -23,6 +23,8 @@ const ENDPOINT_VARS: &[&str] = &[
     "AWS_WEB_IDENTITY_TOKEN_FILE",
     "AWS_CONTAINER_CREDENTIALS_FULL_URI",
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_ECR",
     "AWS_ENDPOINT_URL_ECR_PUBLIC",
@@ -143,6 +145,18 @@ pub fn of_profile(
     }
 }
 
+/// This machine's host name (the kernel's), for identities that belong to the machine.
+fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it or truncates.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return String::new();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
 /// Who the chain starts as (the access key id, the SSO role, the token file, the
 /// process, else "ambient") and the effective endpoint overrides, hashed: it keys the
 /// token cache without any network call and without writing key material anywhere.
@@ -153,6 +167,11 @@ fn fingerprint(
     env: impl Fn(&str) -> Option<String>,
 ) -> u64 {
     let mut text = chain.map_or_else(String::new, Chain::fingerprint);
+    // Instance and container roles are the machine's: a home shared between machines
+    // (NFS, a cache volume) must not share their tokens.
+    if chain.is_some_and(|c| matches!(c.base, chain::Base::Ambient | chain::Base::Named { .. })) {
+        text.push_str(&format!("|host={}", hostname()));
+    }
     for var in ENDPOINT_VARS {
         text.push_str(&format!("|{var}={}", env(var).unwrap_or_default()));
     }

@@ -45,22 +45,25 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match cli.command {
-        Command::Setup(args) => {
-            user_command(commands::setup::run(&args.into(), &mut std::io::stdout()).map(|_| true))
-        }
+        Command::Setup(args) => user_command(
+            commands::setup::run(&args.into(), &mut text::Scrubbed::new(std::io::stdout()))
+                .map(|_| true),
+        ),
         Command::Doctor { registry, json } => user_command(commands::doctor::run(
             registry.as_deref(),
             json,
-            &mut std::io::stdout(),
+            &mut text::Scrubbed::new(std::io::stdout()),
         )),
         Command::Registries { remove } => user_command(match remove {
-            Some(host) => commands::setup::remove(&host, &mut std::io::stdout()),
-            None => commands::setup::list(&mut std::io::stdout()),
+            Some(host) => {
+                commands::setup::remove(&host, &mut text::Scrubbed::new(std::io::stdout()))
+            }
+            None => commands::setup::list(&mut text::Scrubbed::new(std::io::stdout())),
         }),
         Command::Login { registry, profile } => user_command(commands::login::run(
             registry.as_deref(),
             profile.as_deref(),
-            &mut std::io::stdout(),
+            &mut text::Scrubbed::new(std::io::stdout()),
         )),
         Command::Policy(args) => {
             let request = commands::policy::PolicyRequest::from(&args);

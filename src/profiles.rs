@@ -45,8 +45,6 @@ pub enum ProfileError {
         line: usize,
         message: &'static str,
     },
-    #[error("cannot read {path}: {reason}")]
-    Read { path: String, reason: String },
 }
 
 /// The profiles (and SSO sessions, and other sections) of both files, merged.
@@ -66,11 +64,12 @@ pub struct Profiles {
 impl Profiles {
     /// Reads both files; a missing file counts as empty, like the SDK's default files.
     pub fn load(files: &AwsFiles) -> Result<Profiles, ProfileError> {
-        let config_text = read_text(&files.config)?.unwrap_or_default();
-        let credentials_text = match &files.credentials {
-            Some(path) => read_text(path)?.unwrap_or_default(),
-            None => String::new(),
-        };
+        let config_text = read_text(&files.config);
+        let credentials_text = files
+            .credentials
+            .as_deref()
+            .map(read_text)
+            .unwrap_or_default();
         let mut profiles = Profiles {
             config_path: files.config.clone(),
             ..Profiles::default()
@@ -387,16 +386,16 @@ fn prepare_line(line: &str, comments_need_whitespace: bool) -> &str {
     line[..cut].trim_matches(WHITESPACE)
 }
 
-/// Reads an AWS file: `None` if it does not exist (see [`crate::files::read_optional`]:
-/// no FIFO can hang us). The SDK treats a file that is not UTF-8 as empty; so does this.
-fn read_text(path: &Path) -> Result<Option<String>, ProfileError> {
+/// Reads an AWS file: `None` if it does not exist. As the SDK does, a file that cannot
+/// be read (no permission, a directory, not UTF-8) counts as empty; and it is opened
+/// without blocking (see [`crate::files::read_optional`]): a FIFO is not read either.
+fn read_text(path: &Path) -> String {
     match crate::files::read_optional(path) {
-        Ok(text) => Ok(text),
-        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Ok(Some(String::new())),
-        Err(e) => Err(ProfileError::Read {
-            path: crate::home::tilde(path),
-            reason: e.to_string(),
-        }),
+        Ok(text) => text.unwrap_or_default(),
+        Err(e) => {
+            crate::log::debug!("{} ignored: {e}", path.display());
+            String::new()
+        }
     }
 }
 

@@ -59,6 +59,57 @@ pub fn for_person(message: &str) -> String {
     clean(&scrub(message.to_string()), MAX_LINE_CHARS)
 }
 
+/// A writer for a command's report (doctor, setup, registries): lines are kept and
+/// written scrubbed of every remembered secret, and without escape sequences, when it
+/// is dropped. Reports are small; nothing is written half-scrubbed.
+pub struct Scrubbed<W: std::io::Write> {
+    out: W,
+    buffer: Vec<u8>,
+}
+
+impl<W: std::io::Write> Scrubbed<W> {
+    /// Wraps `out`.
+    pub fn new(out: W) -> Self {
+        Scrubbed {
+            out,
+            buffer: Vec::new(),
+        }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Scrubbed<W> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<W: std::io::Write> Drop for Scrubbed<W> {
+    fn drop(&mut self) {
+        let text = scrub(String::from_utf8_lossy(&self.buffer).into_owned());
+        let mut clean_text = String::with_capacity(text.len());
+        for line in text.split_inclusive('\n') {
+            let (body, newline) = match line.strip_suffix('\n') {
+                Some(body) => (body, "\n"),
+                None => (line, ""),
+            };
+            // Tabs and spaces stay (reports align with them); other controls go.
+            clean_text.extend(body.chars().map(
+                |c| {
+                    if c.is_control() && c != '\t' { ' ' } else { c }
+                },
+            ));
+            clean_text.push_str(newline);
+        }
+        let _ = self.out.write_all(clean_text.as_bytes());
+        let _ = self.out.flush();
+    }
+}
+
 /// Says a warning on stderr (docker passes a helper's stderr to the terminal).
 pub fn warn(message: std::fmt::Arguments<'_>) {
     use std::io::Write;

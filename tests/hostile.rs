@@ -384,7 +384,8 @@ fn setup_dry_run_masks_every_secret_in_its_diffs() {
     std::fs::create_dir_all(&docker).unwrap();
     std::fs::write(
         docker.join("config.json"),
-        "{\n  \"auths\": {\n    \"registry.example\": {\n      \"auth\": \"c2VjcmV0LWF1dGgtdmFsdWU=\"\n    }\n  }\n}\n",
+        // All on one line, as CI systems write it.
+        "{\"auths\":{\"registry.example\":{\"auth\":\"c2VjcmV0LWF1dGgtdmFsdWU=\"}}}\n",
     )
     .unwrap();
     std::fs::write(

@@ -510,3 +510,55 @@ fn a_wrong_mfa_code_is_reported_as_refused() {
         "not an IAM policy problem: {said}"
     );
 }
+
+#[test]
+fn the_mfa_prompt_waits_a_bounded_time() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = mfa_sandbox(&proxy);
+    let file = sandbox.home.path().join("server-url");
+    std::fs::write(&file, REGISTRY).unwrap();
+    // A terminal on which nobody types: script's stdin stays open and silent.
+    let mut child = Command::new(require_program("script"))
+        .args([
+            "-qec",
+            &format!("{HELPER} get < {}", file.display()),
+            "/dev/null",
+        ])
+        .env_clear()
+        .envs(sandbox_env(&sandbox))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let stdin = child.stdin.take();
+    // Hang guard: a prompt that waits forever is killed at 90 s (and the test fails).
+    let pid = child.id() as i32;
+    let (done, guard) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if guard
+            .recv_timeout(std::time::Duration::from_secs(90))
+            .is_err()
+        {
+            // SAFETY: signalling the child this test started.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    let _ = done.send(());
+    drop(stdin);
+    let took = started.elapsed();
+    let said = stdout(&out);
+    assert!(
+        said.contains(&format!(
+            "no MFA code for {MFA_SERIAL} was typed within 60 s"
+        )),
+        "{said}"
+    );
+    assert!(
+        took <= std::time::Duration::from_secs(62),
+        "the prompt's documented bound is 60 s: took {took:?}"
+    );
+    assert_eq!(proxy.count("sts:AssumeRole"), 0);
+}

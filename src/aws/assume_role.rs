@@ -77,8 +77,18 @@ pub async fn assume(
             })?;
         request = request.duration_seconds(seconds);
     }
+    // Held until the role session is kept: other processes that need a code wait their
+    // turn, then find the session this one kept instead of prompting again.
+    let mut _turn = None;
     if let Some(serial) = &hop.mfa_serial {
-        let code = super::mfa::ask_code(&hop.profile, serial, cache)?;
+        _turn = {
+            let _paused = crate::deadline::pause(crate::deadline::MFA_PROMPT_TIMEOUT);
+            cache.prompt_turn(crate::deadline::MFA_PROMPT_TIMEOUT)
+        };
+        if let Some(kept) = kept_session(hop, chain, cache) {
+            return Ok(kept);
+        }
+        let code = super::mfa::ask_code(&hop.profile, serial)?;
         request = request.serial_number(serial).token_code(code);
     }
 

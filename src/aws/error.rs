@@ -163,7 +163,7 @@ impl CallFailure {
                 .code()
                 .map(str::to_string)
                 .or(body_code)
-                .map(|c| crate::text::clean(&c, 64)),
+                .map(|c| crate::text::clean(&crate::text::scrub(c), 64)),
             status,
             message: one_line(&message),
         }

@@ -3,20 +3,19 @@
 //! prompt. Without a terminal (CI, a GUI) it fails at once, saying which command to
 //! run in a terminal instead (`login`), rather than waiting on a pipe forever.
 //! The prompt waits at most [`MFA_PROMPT_TIMEOUT`]; while it waits, the `get`
-//! deadline moves with it. Concurrent `get`s prompt one at a time (a lock in the
-//! cache directory), so codes typed into one terminal go to one process.
+//! deadline moves with it. Concurrent `get`s prompt one at a time (the caller holds
+//! [`crate::cache::Cache::prompt_turn`]), so codes typed into one terminal go to one process.
 
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::time::Instant;
 
 use super::AwsError;
-use crate::cache::Cache;
 use crate::deadline::{self, MFA_PROMPT_TIMEOUT};
 use crate::text::clean;
 
 /// Reads a 6-digit code for `serial` from the terminal.
-pub fn ask_code(profile: &str, serial: &str, cache: &Cache) -> Result<String, AwsError> {
+pub fn ask_code(profile: &str, serial: &str) -> Result<String, AwsError> {
     let no_terminal = || AwsError::MfaNoTerminal {
         profile: profile.to_string(),
         serial: serial.to_string(),
@@ -26,9 +25,14 @@ pub fn ask_code(profile: &str, serial: &str, cache: &Cache) -> Result<String, Aw
         .write(true)
         .open("/dev/tty")
         .map_err(|_| no_terminal())?;
+    // A `docker push &` in the background would be stopped by SIGTTIN at the read,
+    // and every bound with it: only the terminal's foreground process group is asked.
+    // SAFETY: plain queries on a descriptor we own.
+    if unsafe { libc::tcgetpgrp(tty.as_raw_fd()) != libc::getpgrp() } {
+        return Err(no_terminal());
+    }
     let started = Instant::now();
-    // One prompt at a time on this machine's terminals for this user.
-    let _turn = cache.prompt_turn(MFA_PROMPT_TIMEOUT);
+    let paused = deadline::pause(MFA_PROMPT_TIMEOUT);
     write!(
         tty,
         "MFA code for {} (profile {}): ",
@@ -41,7 +45,7 @@ pub fn ask_code(profile: &str, serial: &str, cache: &Cache) -> Result<String, Aw
         &mut tty,
         MFA_PROMPT_TIMEOUT.saturating_sub(started.elapsed()),
     );
-    deadline::extend(started.elapsed());
+    drop(paused);
     let line = line.ok_or(AwsError::MfaTimeout {
         serial: serial.to_string(),
         seconds: MFA_PROMPT_TIMEOUT.as_secs(),
