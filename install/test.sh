@@ -1,20 +1,61 @@
 #!/usr/bin/env bash
 # The project's test command: installs what the tests need (install/test-deps.sh),
 # checks formatting and lints, installs the release build with install/install.sh
-# into a temporary prefix and runs it, prints the benchmark table once (quick mode;
-# it reports, it does not fail on timings), then runs every test — unit tests, the
-# integration tests against moto, the end-to-end docker push.
+# into a temporary prefix and runs it, runs the Homebrew formula's install and test
+# blocks, builds and installs a release archive, packages the crate, prints the
+# benchmark table once (quick mode; it reports, it does not fail on timings), then
+# runs every test — unit tests, the integration tests against moto, the end-to-end
+# docker push.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+prefix=$(mktemp -d)
+trap 'rm -rf "$prefix"' EXIT
 
 install/test-deps.sh
 cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
 
-prefix=$(mktemp -d)
-trap 'rm -rf "$prefix"' EXIT
-install/install.sh --prefix "$prefix"
-"$prefix/docker-credential-ecr-role" version
+echo "test.sh: install from source (install/install.sh)"
+install/install.sh --prefix "$prefix/src/bin"
+"$prefix/src/bin/docker-credential-ecr-role" version
+for f in share/man/man1/docker-credential-ecr-role.1 share/bash-completion/completions/docker-credential-ecr-role \
+  share/zsh/site-functions/_docker-credential-ecr-role share/fish/vendor_completions.d/docker-credential-ecr-role.fish; do
+  [ -s "$prefix/src/$f" ] || { echo "test.sh: install.sh did not install $f" >&2; exit 1; }
+done
+
+echo "test.sh: the Homebrew formula's install and test do blocks (install/homebrew/run-formula.rb)"
+source_dir="$prefix/source"
+mkdir -p "$source_dir"
+# The source archive a release's url serves: the checkout's tracked files (with any
+# uncommitted change to them, so a local run tests what is there).
+snapshot=$(git stash create)
+git archive --format=tar "${snapshot:-HEAD}" | tar -x -C "$source_dir"
+# A target directory of its own: the archive is another package path, and sharing
+# target/release would leave its binary where install.sh and the benchmark look.
+CARGO_TARGET_DIR="$repo/target/homebrew" ruby install/homebrew/run-formula.rb \
+  install/homebrew/Formula/docker-credential-ecr-role.rb "$source_dir" "$prefix/keg"
+for f in bin/docker-credential-ecr-role share/man/man1/docker-credential-ecr-role.1 \
+  etc/bash_completion.d/docker-credential-ecr-role share/zsh/site-functions/_docker-credential-ecr-role \
+  share/fish/vendor_completions.d/docker-credential-ecr-role.fish; do
+  [ -s "$prefix/keg/$f" ] || { echo "test.sh: the formula did not install $f" >&2; exit 1; }
+done
+
+echo "test.sh: a release archive for this machine, installed from the archive"
+install/release.sh --out "$prefix/dist"
+(cd "$prefix/dist" && sha256sum -c ./*.sha256)
+install/install.sh --archive "$prefix"/dist/*.tar.gz --prefix "$prefix/archive/bin"
+"$prefix/archive/bin/docker-credential-ecr-role" version
+[ -s "$prefix/archive/share/man/man1/docker-credential-ecr-role.1" ]
+tar -tzf "$prefix"/dist/*.tar.gz | grep -q '/LICENSE$'
+
+echo "test.sh: cargo package (no manifest warnings)"
+cargo package --locked --allow-dirty --quiet 2>"$prefix/package.log" || { cat "$prefix/package.log" >&2; exit 1; }
+if grep -i 'warning' "$prefix/package.log"; then
+  echo "test.sh: cargo package warned (above)" >&2
+  exit 1
+fi
 
 install/bench.sh --quick
 

@@ -481,7 +481,7 @@ fn read_entry<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
     {
         return None;
     }
-    let mut text = String::new();
+    let mut text = String::with_capacity(usize::try_from(meta.len()).unwrap_or(0) + 1);
     (&mut file)
         .take(MAX_FILE_BYTES)
         .read_to_string(&mut text)

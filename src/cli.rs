@@ -19,7 +19,7 @@ use crate::commands::policy::Document;
 #[derive(Debug, Parser)]
 #[command(
     name = "docker-credential-ecr-role",
-    version,
+    version = env!("ECR_ROLE_VERSION"),
     disable_version_flag = true
 )]
 pub struct Cli {
@@ -68,6 +68,16 @@ pub enum Command {
         #[arg(long, value_name = "HOST")]
         remove: Option<String>,
     },
+    /// Print shell completions (bash, zsh or fish) on stdout
+    ///
+    /// e.g. `docker-credential-ecr-role completions zsh > ~/.zfunc/_docker-credential-ecr-role`
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout
+    #[command(hide = true)]
+    Man,
     /// Sign in ahead of time in a terminal (asks for an MFA code if the role needs one)
     #[command(group(clap::ArgGroup::new("what").required(true).args(["registry", "profile"])))]
     Login {

@@ -281,7 +281,8 @@ pub fn read_optional(path: &Path) -> std::io::Result<Option<String>> {
             format!("larger than {MAX_READ_BYTES} bytes"),
         ));
     }
-    let mut bytes = Vec::new();
+    // Sized from the metadata: one read for the whole file (this runs on every cache hit).
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0) + 1);
     (&mut file).take(MAX_READ_BYTES).read_to_end(&mut bytes)?;
     String::from_utf8(bytes)
         .map(Some)

@@ -72,6 +72,10 @@ fn main() -> ExitCode {
                 true
             }))
         }
+        Command::Completions { shell } => {
+            user_command(commands::manual::completions(shell, &mut std::io::stdout()))
+        }
+        Command::Man => user_command(commands::manual::man(&mut std::io::stdout())),
         Command::Get => protocol(Verb::Get),
         Command::Store => protocol(Verb::Store),
         Command::Erase => protocol(Verb::Erase),
@@ -116,7 +120,7 @@ fn protocol(verb: Verb) -> ExitCode {
         Verb::Store => helper::store(stdin),
         Verb::Erase => helper::erase(stdin),
         Verb::List => helper::list(&mut stdout),
-        Verb::Version => writeln!(stdout, "{} {}", error::PROGRAM, env!("CARGO_PKG_VERSION"))
+        Verb::Version => writeln!(stdout, "{} {}", error::PROGRAM, env!("ECR_ROLE_VERSION"))
             .map_err(Error::Output),
     };
     drop(stdout);

@@ -3,6 +3,7 @@
 # machine). Also checks the audit rules that can be checked without Homebrew.
 #
 #   ruby install/homebrew/run-formula.rb FORMULA SOURCE_DIR PREFIX
+#   ruby install/homebrew/run-formula.rb --audit-only FORMULA
 #
 # SOURCE_DIR is an unpacked source archive (what the formula's `url` downloads;
 # CI makes one with `git archive`), PREFIX an empty directory playing the keg.
@@ -20,6 +21,19 @@
 require "open3"
 require "pathname"
 require "fileutils"
+
+# Homebrew's Pathname#write (extend/pathname.rb): creates the parent directory and
+# refuses to overwrite.
+class Pathname
+  alias plain_write write
+
+  def write(content, *args, **kwargs)
+    raise "Will not overwrite #{self}" if exist?
+
+    dirname.mkpath
+    plain_write(content, *args, **kwargs)
+  end
+end
 
 # The slice of Homebrew's Formula DSL this project's formula uses.
 class Formula
@@ -83,7 +97,6 @@ class Formula
       fish: fish_completion/"#{base_name}.fish",
     }
     shells.each do |shell|
-      paths[shell].dirname.mkpath
       paths[shell].write(safe_popen_read({ "SHELL" => shell.to_s }, *commands, shell.to_s))
     end
   end
@@ -129,6 +142,17 @@ end
 
 require "tmpdir"
 
+# Homebrew's Utils.safe_popen_read: the command's stdout, or an error if it failed.
+module Utils
+  def self.safe_popen_read(*args)
+    env = args.first.is_a?(Hash) ? args.shift : {}
+    out, status = Open3.capture2(env, *args.map(&:to_s))
+    raise "failed: #{args.join(" ")}" unless status.success?
+
+    out
+  end
+end
+
 # Audit rules of `brew audit --strict --new` that need no Homebrew, for this formula.
 def audit(klass, text)
   problems = []
@@ -149,8 +173,9 @@ def audit(klass, text)
   problems
 end
 
+audit_only = ARGV.delete("--audit-only")
 formula_file, source_dir, prefix = ARGV
-abort "usage: run-formula.rb FORMULA SOURCE_DIR PREFIX" unless prefix
+abort "usage: run-formula.rb [--audit-only] FORMULA [SOURCE_DIR PREFIX]" unless formula_file && (audit_only || prefix)
 
 text = File.read(formula_file)
 load formula_file
@@ -162,6 +187,7 @@ unless problems.empty?
   exit 1
 end
 puts "audit: ok"
+exit 0 if audit_only
 
 formula = klass.new(prefix)
 Dir.chdir(source_dir) { formula.install }

@@ -3,5 +3,6 @@
 
 pub mod doctor;
 pub mod login;
+pub mod manual;
 pub mod policy;
 pub mod setup;

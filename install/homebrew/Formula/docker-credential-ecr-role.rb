@@ -1,19 +1,27 @@
-# Homebrew formula for docker-credential-ecr-role (tap layout: publish install/homebrew
-# as the repository homebrew-ecr-role, then `brew install <owner>/ecr-role/docker-credential-ecr-role`).
-# install/homebrew/bump.sh VERSION TARBALL sets url, version and sha256 for a release.
+# Homebrew formula for docker-credential-ecr-role, in homebrew-core style (tap
+# layout today: publish install/homebrew as the repository homebrew-ecr-role, then
+# `brew install <owner>/ecr-role/docker-credential-ecr-role`).
+# A release sets url and sha256 with install/homebrew/bump.sh VERSION TARBALL.
+# CI runs this file's install and test blocks: install/homebrew/run-formula.rb.
 class DockerCredentialEcrRole < Formula
-  desc "Docker credential helper for Amazon ECR that switches role through your AWS profile"
+  desc "Credential helper for Amazon ECR that assumes a role through your AWS profile"
   homepage "https://github.com/docker-credential-ecr-role/docker-credential-ecr-role"
   url "https://github.com/docker-credential-ecr-role/docker-credential-ecr-role/archive/refs/tags/v0.1.0.tar.gz"
-  version "0.1.0"
   sha256 "0000000000000000000000000000000000000000000000000000000000000000"
   license "Apache-2.0"
   head "https://github.com/docker-credential-ecr-role/docker-credential-ecr-role.git", branch: "main"
 
+  livecheck do
+    url :stable
+    strategy :github_latest
+  end
+
   depends_on "rust" => :build
 
   def install
-    system "cargo", "install", "--locked", *std_cargo_args
+    system "cargo", "install", *std_cargo_args
+    generate_completions_from_executable(bin/"docker-credential-ecr-role", "completions")
+    (man1/"docker-credential-ecr-role.1").write Utils.safe_popen_read(bin/"docker-credential-ecr-role", "man")
   end
 
   def caveats
@@ -29,5 +37,6 @@ class DockerCredentialEcrRole < Formula
     assert_match version.to_s, shell_output("#{bin}/docker-credential-ecr-role version")
     output = pipe_output("#{bin}/docker-credential-ecr-role get", "index.docker.io\n", 1)
     assert_equal "credentials not found in native keychain\n", output
+    assert_match "docker-credential-ecr-role", (man1/"docker-credential-ecr-role.1").read
   end
 end
