@@ -19,11 +19,12 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Read;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
+
+use crate::clock::now_secs;
 
 use serde::{Deserialize, Serialize};
 
-use crate::identity::Identity;
 use crate::registry::Registry;
 use crate::secret::Secret;
 
@@ -51,19 +52,17 @@ pub enum CacheError {
 
 /// What a cached token is keyed on: the registry's token scope, the profile, the role,
 /// and the identity's fingerprint (who the chain starts as, which endpoints it uses;
-/// see [`Identity::fingerprint`]), so a token is only served to the identity that fetched it.
+/// see `identity::Identity::fingerprint`), so a token is only served to the identity that fetched it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheKey(String);
 
 impl CacheKey {
-    /// The key for a registry served through an identity.
-    pub fn new(registry: &Registry, identity: &Identity) -> CacheKey {
+    /// The key of a registry's token scope (see [`Registry::token_scope`]) fetched through
+    /// a profile, its role, and an identity fingerprint.
+    pub fn new(scope: &str, profile: &str, role_arn: Option<&str>, fingerprint: u64) -> CacheKey {
         CacheKey(format!(
-            "{}|profile={}|role={}|identity={:016x}",
-            registry.token_scope(),
-            identity.profile,
-            identity.role_arn.as_deref().unwrap_or(""),
-            identity.fingerprint
+            "{scope}|profile={profile}|role={}|identity={fingerprint:016x}",
+            role_arn.unwrap_or("")
         ))
     }
 
@@ -182,13 +181,6 @@ impl CachedToken {
             Freshness::Usable
         }
     }
-}
-
-/// The current time in Unix seconds.
-pub fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// The cache directory and its operations.
@@ -494,26 +486,49 @@ use crate::home::current_uid;
 /// FNV-1a, 64 bits: a stable file name for a key (collisions only cost a cache miss,
 /// since each file carries its full key).
 pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
-        (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+    let mut hash = Fnv64::default();
+    hash.write(bytes);
+    hash.finish()
+}
+
+/// FNV-1a, 64 bits, fed piece by piece (no string is built to hash it).
+#[derive(Debug, Clone, Copy)]
+pub struct Fnv64(u64);
+
+impl Default for Fnv64 {
+    fn default() -> Self {
+        Fnv64(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv64 {
+    /// Adds bytes.
+    pub fn write(&mut self, bytes: &[u8]) {
+        self.0 = bytes.iter().fold(self.0, |hash, b| {
+            (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    }
+
+    /// The hash so far.
+    pub fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::ChosenBy;
     use std::os::unix::fs::PermissionsExt;
 
     fn key(profile: &str) -> (Registry, CacheKey) {
         let registry =
             Registry::parse("123456789012.dkr.ecr.ap-northeast-1.amazonaws.com").unwrap();
-        let identity = Identity::for_tests(
+        let key = CacheKey::new(
+            &registry.token_scope(),
             profile,
-            ChosenBy::Fallback,
             Some("arn:aws:iam::123456789012:role/R"),
+            0,
         );
-        let key = CacheKey::new(&registry, &identity);
         (registry, key)
     }
 
@@ -687,9 +702,8 @@ mod tests {
         fn no_host_or_profile_steers_the_cache_path(profile in ".{0,80}", id in "[0-9]{12}", region in "[a-z]{2}-[a-z]{1,10}-[0-9]") {
             let host = format!("{id}.dkr.ecr.{region}.amazonaws.com");
             let registry = Registry::parse(&host).unwrap();
-            let identity = Identity::for_tests(&profile, ChosenBy::Fallback, None);
             let cache = Cache::new(PathBuf::from("/cache"));
-            let path = cache.token_path(&CacheKey::new(&registry, &identity));
+            let path = cache.token_path(&CacheKey::new(&registry.token_scope(), &profile, None, 0));
             let name = path.file_name().unwrap().to_str().unwrap();
             proptest::prop_assert_eq!(path.parent().unwrap(), Path::new("/cache"));
             proptest::prop_assert!(name.len() == "token-.json".len() + 16);

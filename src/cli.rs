@@ -147,3 +147,32 @@ pub struct PolicyArgs {
     #[arg(long, value_enum)]
     pub only: Option<Document>,
 }
+
+impl From<&PolicyArgs> for crate::commands::policy::PolicyRequest {
+    fn from(args: &PolicyArgs) -> crate::commands::policy::PolicyRequest {
+        crate::commands::policy::PolicyRequest {
+            account: args.account.clone(),
+            region: args.region.clone(),
+            repositories: args.repositories.clone(),
+            user: args.user.clone(),
+            role_name: args.role_name.clone(),
+            pull_only: args.pull_only,
+        }
+    }
+}
+
+impl From<SetupArgs> for crate::commands::setup::SetupRequest {
+    fn from(args: SetupArgs) -> crate::commands::setup::SetupRequest {
+        crate::commands::setup::SetupRequest {
+            registry: args.registry,
+            account: args.account,
+            region: args.region,
+            registry_id: args.registry_id,
+            profile: args.profile,
+            role_arn: args.role_arn,
+            role_name: args.role_name,
+            source_profile: args.source_profile,
+            dry_run: args.dry_run,
+        }
+    }
+}

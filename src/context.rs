@@ -70,7 +70,12 @@ impl Context {
 
     /// The cache key of a registry's token for an identity whose chain resolved.
     pub fn key(registry: &Registry, identity: &Identity) -> CacheKey {
-        CacheKey::new(registry, identity)
+        CacheKey::new(
+            &registry.token_scope(),
+            &identity.profile,
+            identity.role_arn.as_deref(),
+            identity.fingerprint,
+        )
     }
 }
 

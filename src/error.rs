@@ -7,8 +7,7 @@ use crate::identity::{ChosenBy, Identity};
 use crate::protocol::{NOT_FOUND, ProtocolError};
 use crate::registry::Registry;
 
-/// The name every message starts with, so the user knows who is speaking inside docker's output.
-pub const PROGRAM: &str = "docker-credential-ecr-role";
+pub use crate::text::PROGRAM;
 
 /// Anything that makes a command fail.
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +66,7 @@ impl Error {
 /// "profile P (role R)" — which identity was tried, and why that one.
 fn describe(identity: &Identity) -> String {
     let role = match &identity.role_arn {
-        Some(arn) => format!("role {}", crate::aws::assume_role::role_name(arn)),
+        Some(arn) => format!("role {}", crate::chain::role_name(arn)),
         None => "no role".to_string(),
     };
     let why = match identity.chosen_by {

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use crate::cache::{CachedToken, Freshness, Lock, MIN_REMAINING_SECS, now_secs};
+use crate::cache::{CachedToken, Freshness, Lock};
+use crate::clock::now_secs;
 use crate::context::{self, Context};
 use crate::error::{Error, PROGRAM, TokenError};
 use crate::identity::Identity;
@@ -169,7 +170,7 @@ pub fn list(out: &mut impl Write) -> Result<(), Error> {
     let entries: BTreeMap<String, String> = context::open_cache()
         .entries()
         .into_iter()
-        .filter(|t| t.expires_at > now + MIN_REMAINING_SECS)
+        .filter(|t| t.freshness(now) != Freshness::Expired)
         .map(|t| (format!("https://{}", t.host), t.username))
         .collect();
     out.write_all(protocol::list_line(&entries).as_bytes())

@@ -166,25 +166,36 @@ fn fingerprint(
     profiles: &Profiles,
     env: impl Fn(&str) -> Option<String>,
 ) -> u64 {
-    let mut text = chain.map_or_else(String::new, Chain::fingerprint);
-    // Instance and container roles are the machine's: a home shared between machines
-    // (NFS, a cache volume) must not share their tokens.
-    if chain.is_some_and(|c| matches!(c.base, chain::Base::Ambient | chain::Base::Named { .. })) {
-        text.push_str(&format!("|host={}", hostname()));
+    let mut hash = crate::cache::Fnv64::default();
+    let mut add = |key: &str, value: &str| {
+        hash.write(key.as_bytes());
+        hash.write(b"=");
+        hash.write(value.as_bytes());
+        hash.write(b"|");
+    };
+    if let Some(chain) = chain {
+        add("chain", &chain.fingerprint());
+        // Instance and container roles are the machine's: a home shared between machines
+        // (NFS, a cache volume) must not share their tokens.
+        if matches!(chain.base, chain::Base::Ambient | chain::Base::Named { .. }) {
+            add("host", &hostname());
+        }
     }
     for var in ENDPOINT_VARS {
-        text.push_str(&format!("|{var}={}", env(var).unwrap_or_default()));
+        add(var, env(var).as_deref().unwrap_or(""));
     }
-    let endpoint = profiles.raw(profile, "endpoint_url").unwrap_or("");
-    text.push_str(&format!("|endpoint_url={endpoint}"));
+    add(
+        "endpoint_url",
+        profiles.raw(profile, "endpoint_url").unwrap_or(""),
+    );
     if let Some(services) = profiles.value(profile, "services")
         && let Some(section) = profiles.other_section(&format!("services {services}"))
     {
         for (key, value) in section {
-            text.push_str(&format!("|services.{key}={value}"));
+            add(key, value);
         }
     }
-    crate::cache::fnv1a64(text.as_bytes())
+    hash.finish()
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ pub fn write(args: fmt::Arguments<'_>) {
     let Some(path) = target() else { return };
     let line = crate::text::scrub(format!(
         "{} pid={} {args}\n",
-        crate::cache::now_secs(),
+        crate::clock::now_secs(),
         std::process::id()
     ));
     if let Some(mut file) = open_ours(path) {

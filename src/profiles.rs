@@ -24,8 +24,26 @@ pub type Section = BTreeMap<String, String>;
 
 /// Whitespace as the profile-file grammar knows it: space and tab only.
 const WHITESPACE: &[char] = &[' ', '\t'];
-/// Comment starters.
-const COMMENT: &[char] = &['#', ';'];
+
+/// Trimming the grammar's whitespace (space and tab), byte by byte: this runs on every
+/// line of the AWS files on every cache hit.
+trait TrimWs {
+    fn trim_ws(&self) -> &str;
+}
+
+impl TrimWs for str {
+    fn trim_ws(&self) -> &str {
+        let bytes = self.as_bytes();
+        let is_ws = |b: &u8| *b == b' ' || *b == b'\t';
+        let start = bytes.iter().position(|b| !is_ws(b)).unwrap_or(bytes.len());
+        let end = bytes
+            .iter()
+            .rposition(|b| !is_ws(b))
+            .map_or(start, |e| e + 1);
+        // Space and tab are ASCII: both ends are character boundaries.
+        &self[start..end]
+    }
+}
 
 /// Which of the two files a text comes from: their section headers differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,7 +251,7 @@ enum SectionName {
 impl SectionName {
     /// The SDK's `SectionPair::parse` + `valid_for`; `None` for a section it ignores.
     fn parse(header: &str, kind: FileKind) -> Option<SectionName> {
-        let header = header.trim_matches(WHITESPACE);
+        let header = header.trim_ws();
         let (prefix, name) = match header.split_once(WHITESPACE) {
             Some((prefix, name)) => (Some(prefix.trim()), name.trim()),
             None => (None, header.trim()),
@@ -284,7 +302,7 @@ fn parse(text: &str) -> Result<Vec<(String, Section)>, (usize, &'static str)> {
     let mut state = State::Starting;
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;
-        if line.trim_matches(WHITESPACE).is_empty() || line.starts_with(COMMENT) {
+        if line.trim_ws().is_empty() || line.starts_with(['#', ';']) {
             continue;
         }
         if line.starts_with('[') {
@@ -304,7 +322,7 @@ fn parse(text: &str) -> Result<Vec<(String, Section)>, (usize, &'static str)> {
                 property: None,
                 sub_properties: false,
             };
-        } else if line.starts_with(WHITESPACE) {
+        } else if line.starts_with([' ', '\t']) {
             let State::InSection {
                 section,
                 property,
@@ -316,7 +334,7 @@ fn parse(text: &str) -> Result<Vec<(String, Section)>, (usize, &'static str)> {
             let Some(property) = property else {
                 return Err((number, "Expected a property definition, found continuation"));
             };
-            if *sub_properties && !line.trim_matches(WHITESPACE).is_empty() {
+            if *sub_properties && !line.trim_ws().is_empty() {
                 property_line(line).map_err(|e| (number, e.message(true)))?;
             }
             let value = sections[*section]
@@ -324,7 +342,7 @@ fn parse(text: &str) -> Result<Vec<(String, Section)>, (usize, &'static str)> {
                 .get_mut(property)
                 .expect("the property was inserted with its first line");
             value.push('\n');
-            value.push_str(line.trim_matches(WHITESPACE));
+            value.push_str(line.trim_ws());
         } else {
             let State::InSection { section, .. } = state else {
                 return Err((number, "Expected a profile definition"));
@@ -364,26 +382,38 @@ impl PropertyError {
 fn property_line(line: &str) -> Result<(String, &str), PropertyError> {
     let line = prepare_line(line, true);
     let (key, value) = line.split_once('=').ok_or(PropertyError::NoEquals)?;
-    let key = key.trim_matches(WHITESPACE);
+    let key = key.trim_ws();
     if key.is_empty() {
         return Err(PropertyError::NoName);
     }
-    Ok((key.to_ascii_lowercase(), value.trim_matches(WHITESPACE)))
+    Ok((key.to_ascii_lowercase(), value.trim_ws()))
 }
 
 /// Trims the line and cuts a trailing comment; in values a comment needs whitespace before it.
+/// (The SDK's `prepare_line`, searching for the comment characters rather than looking
+/// at every character: this runs on every cache hit.)
 fn prepare_line(line: &str, comments_need_whitespace: bool) -> &str {
-    let line = line.trim_matches(WHITESPACE);
-    let mut previous_whitespace = false;
-    let mut cut = line.len();
-    for (i, c) in line.char_indices() {
-        if COMMENT.contains(&c) && (previous_whitespace || !comments_need_whitespace) {
-            cut = i;
-            break;
+    let line = line.trim_ws();
+    let mut from = 0;
+    let cut = loop {
+        let Some(found) = line.as_bytes()[from..]
+            .iter()
+            .position(|&b| b == b'#' || b == b';')
+        else {
+            break line.len();
+        };
+        let at = from + found;
+        if !comments_need_whitespace
+            || line[..at]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_whitespace)
+        {
+            break at;
         }
-        previous_whitespace = c.is_whitespace();
-    }
-    line[..cut].trim_matches(WHITESPACE)
+        from = at + 1;
+    };
+    line[..cut].trim_ws()
 }
 
 /// Reads an AWS file: `None` if it does not exist. As the SDK does, a file that cannot

@@ -74,10 +74,7 @@ impl Registry {
     /// in `region`; `None` if the id or region is not valid.
     pub fn custom(host: &str, registry_id: &str, region: &str) -> Option<Registry> {
         let host = host_of(host)?;
-        if registry_id.len() != 12
-            || !registry_id.bytes().all(|b| b.is_ascii_digit())
-            || !is_region(region)
-        {
+        if !is_account_id(registry_id) || !is_region(region) {
             return None;
         }
         Some(Registry {
@@ -130,20 +127,54 @@ impl fmt::Display for Registry {
     }
 }
 
-/// The host part of a server URL: scheme, path and port removed, lowercased.
-/// `None` for anything with user info, non-ASCII or characters a DNS name can't have.
-pub fn host_of(server_url: &str) -> Option<String> {
-    let mut rest = server_url.trim();
+/// An AWS account id (and ECR registry id): exactly 12 ASCII digits.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The private registry host of an account in a region (`<account>.dkr.ecr.<region>.<suffix>`,
+/// the suffix of the region's partition).
+pub fn private_host(account: &str, region: &str) -> String {
+    let partition = partition_of_region(region);
+    let suffix = PRIVATE_SUFFIXES
+        .iter()
+        .find(|(_, p)| *p == partition)
+        .map_or("amazonaws.com", |(suffix, _)| suffix);
+    format!("{account}.dkr.ecr.{region}.{suffix}")
+}
+
+/// The registry as docker names it in `credHelpers`: `host` or `host:port`, lowercase,
+/// without scheme (any case) or path; `None` when [`host_of`] finds no valid host in it.
+pub fn authority_of(server_url: &str) -> Option<String> {
+    host_of(server_url)?;
+    let rest = without_scheme(server_url.trim());
+    Some(
+        rest.split(['/', '?', '#'])
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('.')
+            .to_ascii_lowercase(),
+    )
+}
+
+/// The text after `https://` or `http://` (in any case), or all of it.
+fn without_scheme(url: &str) -> &str {
     for scheme in ["https://", "http://"] {
         // `get`, not slicing: the input may have multi-byte characters anywhere.
-        if rest
+        if url
             .get(..scheme.len())
             .is_some_and(|head| head.eq_ignore_ascii_case(scheme))
         {
-            rest = &rest[scheme.len()..];
-            break;
+            return &url[scheme.len()..];
         }
     }
+    url
+}
+
+/// The host part of a server URL: scheme, path and port removed, lowercased.
+/// `None` for anything with user info, non-ASCII or characters a DNS name can't have.
+pub fn host_of(server_url: &str) -> Option<String> {
+    let rest = without_scheme(server_url.trim());
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     if authority.contains('@') {
         return None;
@@ -169,7 +200,7 @@ pub fn host_of(server_url: &str) -> Option<String> {
 /// `<12 digits>.dkr-ecr[-fips].<region>.<dual-stack suffix>`.
 fn parse_private(host: &str) -> Option<RegistryKind> {
     let (registry_id, rest) = host.split_once('.')?;
-    if registry_id.len() != 12 || !registry_id.bytes().all(|b| b.is_ascii_digit()) {
+    if !is_account_id(registry_id) {
         return None;
     }
     let (service, rest) = rest.split_once('.')?;

@@ -11,6 +11,9 @@
 
 use std::sync::Mutex;
 
+/// The name every message starts with, so the user knows who is speaking inside docker's output.
+pub const PROGRAM: &str = "docker-credential-ecr-role";
+
 /// The most a printed line carries (the rest is cut, with `…`).
 pub const MAX_LINE_CHARS: usize = 1024;
 
@@ -113,7 +116,7 @@ impl<W: std::io::Write> Drop for Scrubbed<W> {
 /// Says a warning on stderr (docker passes a helper's stderr to the terminal).
 pub fn warn(message: std::fmt::Arguments<'_>) {
     use std::io::Write;
-    let line = for_person(&format!("{}: warning: {message}", crate::error::PROGRAM));
+    let line = for_person(&format!("{}: warning: {message}", PROGRAM));
     let _ = writeln!(std::io::stderr(), "{line}");
 }
 

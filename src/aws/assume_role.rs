@@ -111,7 +111,7 @@ pub async fn assume(
             if failure.is_access_denied() {
                 return Err(AwsError::AssumeRoleDenied {
                     principal: caller(&client).await,
-                    role: role_name(role_arn).to_string(),
+                    role: crate::chain::role_name(role_arn).to_string(),
                     role_arn: role_arn.to_string(),
                     code: failure.code_or_status(),
                 });
@@ -158,7 +158,7 @@ pub async fn assume(
 /// The role session name when the profile names none: one that names this tool (it shows
 /// in CloudTrail; the SDK's own default is `assume-role-from-profile-<millis>`).
 pub fn default_session_name() -> String {
-    format!("docker-credential-ecr-role-{}", crate::cache::now_secs())
+    format!("docker-credential-ecr-role-{}", crate::clock::now_secs())
 }
 
 /// An STS client calling with `creds`, in `region` if given (else the SDK config's).
@@ -188,9 +188,4 @@ pub async fn caller_arn(client: &Client) -> Result<String, AwsError> {
             failure: CallFailure::from_sdk(&err),
         }),
     }
-}
-
-/// The role's name: the last segment of its ARN.
-pub fn role_name(role_arn: &str) -> &str {
-    role_arn.rsplit('/').next().unwrap_or(role_arn)
 }

@@ -127,7 +127,7 @@ async fn denied_or_failed(
     let code = failure.code_or_status();
     if let Some(role_arn) = &identity.role_arn {
         return AwsError::TokenDeniedForRole {
-            role: super::assume_role::role_name(role_arn).to_string(),
+            role: crate::chain::role_name(role_arn).to_string(),
             code,
         };
     }

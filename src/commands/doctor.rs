@@ -9,12 +9,13 @@ use std::io::Write;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::setup::{docker_config_path, helper_suffix, on_path, read_docker_config};
 use crate::aws::credentials::{self, Step};
 use crate::aws::{self, AwsError, assume_role, ecr};
-use crate::cache::now_secs;
+use crate::cache::Freshness;
+use crate::clock::now_secs;
 use crate::config::{self, Settings};
 use crate::context::{self, Context, ContextError};
+use crate::docker_config::{docker_config_path, helper_suffix, on_path, read_docker_config};
 use crate::home::tilde;
 use crate::identity::Identity;
 use crate::registry::{Registry, host_of};
@@ -288,16 +289,23 @@ fn cache_check(ctx: &Context, registry: &Registry, identity: &Identity) -> Check
         return Check::info("cache", format!("in {}", tilde(dir)));
     }
     let now = now_secs();
+    // The very rule `get` applies (cache::CachedToken::freshness).
     match ctx.cache.lookup(&Context::key(registry, identity)) {
-        Some(token) if token.expires_at > now => Check::info(
-            "cache",
-            format!(
-                "token cached in {}, expires in {}",
-                tilde(dir),
-                minutes(token.expires_at - now)
-            ),
-        ),
-        _ => Check::info("cache", format!("no valid token cached in {}", tilde(dir))),
+        Some(token) => {
+            let left = minutes(token.expires_at.saturating_sub(now));
+            let detail = match token.freshness(now) {
+                Freshness::Fresh => {
+                    format!("token cached in {}, served for {left} more", tilde(dir))
+                }
+                Freshness::Usable => format!(
+                    "token cached in {}, due for refresh (the next get fetches; kept as a fallback for {left})",
+                    tilde(dir)
+                ),
+                Freshness::Expired => format!("the token cached in {} has expired", tilde(dir)),
+            };
+            Check::info("cache", detail)
+        }
+        None => Check::info("cache", format!("no token cached in {}", tilde(dir))),
     }
 }
 

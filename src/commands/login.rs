@@ -7,7 +7,7 @@
 use std::io::Write;
 
 use crate::aws::{self, AwsError};
-use crate::cache::now_secs;
+use crate::clock::now_secs;
 use crate::config::{self, ENV_PROFILE};
 use crate::context::{self, Context, ContextError};
 use crate::identity;

@@ -62,23 +62,10 @@ const PULL_ACTIONS: &[&str] = &[
     "ecr:BatchCheckLayerAvailability",
 ];
 
-impl From<&crate::cli::PolicyArgs> for PolicyRequest {
-    fn from(args: &crate::cli::PolicyArgs) -> PolicyRequest {
-        PolicyRequest {
-            account: args.account.clone(),
-            region: args.region.clone(),
-            repositories: args.repositories.clone(),
-            user: args.user.clone(),
-            role_name: args.role_name.clone(),
-            pull_only: args.pull_only,
-        }
-    }
-}
-
 impl PolicyRequest {
     /// Checks the names, so a typo can't produce a policy that grants something else.
     pub fn validate(&self) -> Result<(), PolicyError> {
-        if self.account.len() != 12 || !self.account.bytes().all(|b| b.is_ascii_digit()) {
+        if !crate::registry::is_account_id(&self.account) {
             return Err(PolicyError::Account(self.account.clone()));
         }
         let probe = format!("{}.dkr.ecr.{}.amazonaws.com", self.account, self.region);

@@ -6,13 +6,16 @@
 //! exact change and writes nothing; a file that can't be parsed is left alone.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
 use crate::config;
+use crate::docker_config::{
+    docker_config_path, helper_suffix, on_path, read_docker_config, to_pretty,
+};
 use crate::files::{Applied, Change, read_optional};
-use crate::home::{home_dir, tilde};
+use crate::home::tilde;
 use crate::profile_edit::{EditError, with_role_profile};
 use crate::profiles::Profiles;
 use crate::registry::{Registry, RegistryKind, host_of};
@@ -108,29 +111,12 @@ fn is_role_arn(arn: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c == '-')
         && *service == "iam"
         && region.is_empty()
-        && account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit())
+        && crate::registry::is_account_id(account)
         && !name.is_empty()
         && arn.len() <= 2048
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c))
-}
-
-impl From<crate::cli::SetupArgs> for SetupRequest {
-    fn from(args: crate::cli::SetupArgs) -> SetupRequest {
-        SetupRequest {
-            registry: args.registry,
-            account: args.account,
-            region: args.region,
-            registry_id: args.registry_id,
-            profile: args.profile,
-            role_arn: args.role_arn,
-            role_name: args.role_name,
-            source_profile: args.source_profile,
-            dry_run: args.dry_run,
-        }
-    }
 }
 
 /// Why `setup` changed nothing.
@@ -372,25 +358,10 @@ pub fn remove(host: &str, out: &mut impl Write) -> Result<bool, SetupError> {
 /// The registry as docker names it in `credHelpers`: `host` or `host:port`, no scheme or path.
 fn registry_key(request: &SetupRequest) -> Result<String, SetupError> {
     match (&request.registry, &request.account, &request.region) {
-        (Some(registry), _, _) => {
-            let trimmed = registry.trim();
-            // (A custom name's ECR registry is checked by the caller.)
-            let without_scheme = trimmed
-                .strip_prefix("https://")
-                .or_else(|| trimmed.strip_prefix("http://"))
-                .unwrap_or(trimmed);
-            let authority = without_scheme.split('/').next().unwrap_or("");
-            host_of(authority).ok_or_else(|| SetupError::NotEcr(registry.clone()))?;
-            Ok(authority.to_ascii_lowercase())
-        }
-        (None, Some(account), Some(region)) => {
-            let suffix = if region.starts_with("cn-") {
-                "amazonaws.com.cn"
-            } else {
-                "amazonaws.com"
-            };
-            Ok(format!("{account}.dkr.ecr.{region}.{suffix}"))
-        }
+        // (A custom name's ECR registry is checked by the caller.)
+        (Some(registry), _, _) => crate::registry::authority_of(registry)
+            .ok_or_else(|| SetupError::NotEcr(registry.clone())),
+        (None, Some(account), Some(region)) => Ok(crate::registry::private_host(account, region)),
         _ => Err(SetupError::NoRegistry),
     }
 }
@@ -405,38 +376,6 @@ fn role_arn_for(registry: &Registry, name: &str) -> Result<String, SetupError> {
         } => Ok(format!("arn:{partition}:iam::{registry_id}:role/{name}")),
         RegistryKind::Public => Err(SetupError::RoleNameNeedsAccount),
     }
-}
-
-/// docker's config.json: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
-pub fn docker_config_path() -> PathBuf {
-    match config::env_nonempty("DOCKER_CONFIG") {
-        Some(dir) => PathBuf::from(dir).join("config.json"),
-        None => home_dir().unwrap_or_default().join(".docker/config.json"),
-    }
-}
-
-/// docker's config.json as JSON, if it exists and parses (for checks that only read it).
-pub fn read_docker_config(path: &Path) -> Option<Value> {
-    let text = read_optional(path).ok()??;
-    serde_json::from_str(&text).ok()
-}
-
-/// The name docker knows the helper by: the binary's name after `docker-credential-`.
-pub fn helper_suffix() -> String {
-    std::env::current_exe()
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .and_then(|n| n.strip_prefix("docker-credential-").map(str::to_string))
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "ecr-role".to_string())
-}
-
-/// Where docker would find `docker-credential-<suffix>` on PATH, if anywhere.
-pub fn on_path(suffix: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(format!("docker-credential-{suffix}")))
-        .find(|p| p.is_file())
 }
 
 fn read(path: &Path) -> Result<Option<String>, SetupError> {
@@ -500,15 +439,6 @@ fn json_change(path: &Path, sets: &[(&[&str], &str)], new_mode: u32) -> Result<C
         after,
         new_mode,
     })
-}
-
-/// JSON the way docker writes its config: tab-indented, with a final newline.
-fn to_pretty(doc: &Value) -> String {
-    let mut buf = Vec::new();
-    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"\t");
-    let mut ser = serde_json::Serializer::with_formatter(&mut buf, formatter);
-    serde::Serialize::serialize(doc, &mut ser).expect("a JSON value always serialises");
-    String::from_utf8(buf).expect("JSON is UTF-8") + "\n"
 }
 
 /// What could still stop docker from using the helper for this registry.
