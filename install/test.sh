@@ -51,7 +51,10 @@ install/install.sh --archive "$prefix"/dist/*.tar.gz --prefix "$prefix/archive/b
 tar -tzf "$prefix"/dist/*.tar.gz | grep -q '/LICENSE$'
 
 echo "test.sh: cargo package (no manifest warnings)"
-cargo package --locked --allow-dirty --quiet 2>"$prefix/package.log" || { cat "$prefix/package.log" >&2; exit 1; }
+# Its own target directory: cargo keys build outputs by package name, not path, so a
+# verify build in target/ would stand in for the checkout's own build afterwards.
+CARGO_TARGET_DIR="$repo/target/package-verify" cargo package --locked --allow-dirty --quiet \
+  2>"$prefix/package.log" || { cat "$prefix/package.log" >&2; exit 1; }
 if grep -i 'warning' "$prefix/package.log"; then
   echo "test.sh: cargo package warned (above)" >&2
   exit 1

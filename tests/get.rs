@@ -357,12 +357,23 @@ fn ecr_public_gets_its_token_from_ecr_public() {
 #[test]
 fn version_and_help() {
     let sandbox = Sandbox::new("http://127.0.0.1:9");
-    let version = format!("docker-credential-ecr-role {}\n", env!("CARGO_PKG_VERSION"));
+    let version = format!("docker-credential-ecr-role {}", env!("CARGO_PKG_VERSION"));
+    let mut lines = Vec::new();
     for args in [&["version"][..], &["--version"], &["-v"]] {
         let out = sandbox.run(args, "", &[]);
         assert!(out.status.success(), "{args:?}");
-        assert_eq!(stdout(&out), version, "{args:?}");
+        let line = stdout(&out);
+        // `0.1.0`, or `0.1.0 (commit 0123456789ab)` when built from a git checkout.
+        let rest = line
+            .strip_prefix(&version)
+            .unwrap_or_else(|| panic!("{args:?}: {line}"));
+        assert!(
+            rest == "\n" || (rest.starts_with(" (commit ") && rest.ends_with(")\n")),
+            "{args:?}: {line}"
+        );
+        lines.push(line);
     }
+    assert!(lines.windows(2).all(|w| w[0] == w[1]), "{lines:?}");
     for args in [&["--help"][..], &["-h"]] {
         let out = sandbox.run(args, "", &[]);
         assert!(out.status.success());
