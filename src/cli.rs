@@ -144,8 +144,23 @@ pub struct PolicyArgs {
     #[arg(long)]
     pub pull_only: bool,
     /// Print only one document (for aws iam ... --policy-document file://...)
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, conflicts_with = "commands")]
     pub only: Option<Document>,
+    /// Print the whole setup as AWS CLI commands to run (as an administrator): write the
+    /// three documents, create and attach the policies, create the role, and add the
+    /// role profile to ~/.aws/config
+    #[arg(long)]
+    pub commands: bool,
+    /// With --commands: the profile to create in ~/.aws/config
+    #[arg(
+        long,
+        default_value = "ECRLoginAndPushRoleProfile",
+        requires = "commands"
+    )]
+    pub profile: String,
+    /// With --commands: the profile with the user's keys the role is assumed with
+    #[arg(long, default_value = "default", requires = "commands")]
+    pub source_profile: String,
 }
 
 impl From<&PolicyArgs> for crate::commands::policy::PolicyRequest {

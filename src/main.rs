@@ -70,7 +70,11 @@ fn main() -> ExitCode {
         Command::Policy(args) => {
             let request = commands::policy::PolicyRequest::from(&args);
             user_command(request.validate().map(|()| {
-                print!("{}", request.render(args.only));
+                if args.commands {
+                    print!("{}", request.commands(&args.profile, &args.source_profile));
+                } else {
+                    print!("{}", request.render(args.only));
+                }
                 true
             }))
         }

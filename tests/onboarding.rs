@@ -358,3 +358,96 @@ fn policy_documents_give_exactly_the_access_of_the_user_story() {
         stdout(&out)
     );
 }
+
+#[test]
+fn the_printed_iam_commands_set_up_the_user_story_against_moto() {
+    // A bare account: only user-for-switch, its keys and the repository.
+    let moto = OwnedMoto::start(&["--bare"]);
+    let sandbox = Sandbox::with_keys(&moto.moto.endpoint, &moto.moto);
+    std::fs::write(
+        sandbox.home.path().join(".aws/config"),
+        "[default]\nregion = ap-northeast-1\n",
+    )
+    .unwrap();
+    let out = sandbox.run(
+        &[
+            "policy",
+            "--account",
+            ACCOUNT,
+            "--region",
+            "ap-northeast-1",
+            "--repository",
+            "test-repos",
+            "--user",
+            "user-for-switch",
+            "--role-name",
+            "ECRLoginAndPushRole",
+            "--commands",
+        ],
+        "",
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let script = stdout(&out);
+    for step in [
+        "attach-user-policy",
+        "attach-role-policy",
+        "aws configure set role_arn",
+    ] {
+        assert!(script.contains(step), "the sequence has {step}:\n{script}");
+    }
+    let work = TempDir::new("iam-commands");
+    std::fs::write(work.path().join("setup.sh"), &script).unwrap();
+
+    // Run it as printed: the AWS CLI of the test venv, as an administrator, against moto.
+    let venv_bin = venv().join("bin");
+    let path = format!(
+        "{}:{}",
+        venv_bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut sh = std::process::Command::new("sh");
+    sh.arg("setup.sh")
+        .current_dir(work.path())
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", sandbox.home.path())
+        .env("AWS_ENDPOINT_URL", &moto.moto.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "admin")
+        .env("AWS_SECRET_ACCESS_KEY", "admin")
+        .env("AWS_DEFAULT_REGION", "us-east-1");
+    let ran = run_with_stdin(&mut sh, b"");
+    assert!(
+        ran.status.success(),
+        "the printed commands failed:\n{}",
+        stderr(&ran)
+    );
+
+    // From now on IAM is enforced, as in AWS: the role works, the user alone does not.
+    enforce_iam(&moto.moto.endpoint);
+    let out = sandbox.get(REGISTRY, &[("ECR_ROLE_PROFILE", ROLE_PROFILE)]);
+    assert_credentials(&out, REGISTRY, PASSWORD);
+    let out = sandbox.get(REGISTRY, &[("ECR_ROLE_PROFILE", "default")]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the user's own keys get no token"
+    );
+}
+
+/// Turns moto's IAM enforcement on.
+fn enforce_iam(endpoint: &str) {
+    let addr = endpoint.trim_start_matches("http://");
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    use std::io::Write;
+    write!(
+        conn,
+        "POST /moto-api/reset-auth HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/plain\r\nContent-Length: 1\r\nConnection: close\r\n\r\n0"
+    )
+    .unwrap();
+    let answer = String::from_utf8_lossy(&read_all(conn)).into_owned();
+    assert!(
+        answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
+        "{answer}"
+    );
+}

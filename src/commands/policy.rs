@@ -158,6 +158,52 @@ impl PolicyRequest {
     }
 
     /// The text to print: one document, or all three keyed by the names the user story uses.
+    /// The whole IAM setup and the role profile as AWS CLI commands (POSIX sh), for an
+    /// administrator to run as they are: the documents are written to files first.
+    pub fn commands(&self, profile: &str, source_profile: &str) -> String {
+        let partition = self.partition();
+        let account = &self.account;
+        let ecr_policy = if self.pull_only {
+            "ECRPullPolicy"
+        } else {
+            "ECRPushAndLoginPolicy"
+        };
+        let policy_arn = |name: &str| format!("arn:{partition}:iam::{account}:policy/{name}");
+        let pretty = |doc: Document| {
+            serde_json::to_string_pretty(&self.document(doc)).expect("JSON always serialises")
+        };
+        let mut out = String::from(
+            "#!/bin/sh\n# The least-privilege setup of the user story, as an administrator runs it.\nset -eu\n",
+        );
+        for (file, doc) in [
+            ("switch.json", Document::Switch),
+            ("ecr.json", Document::Ecr),
+            ("trust.json", Document::Trust),
+        ] {
+            out.push_str(&format!("cat > {file} <<'JSON'\n{}\nJSON\n", pretty(doc)));
+        }
+        out.push_str(&format!(
+            "# The user may switch into the role, and do nothing else.\n\
+             aws iam create-policy --policy-name SwitchRolePolicy --policy-document file://switch.json\n\
+             aws iam attach-user-policy --user-name {user} --policy-arn {switch_arn}\n\
+             # The role: trusted by the user only, allowed ECR on the repositories.\n\
+             aws iam create-role --role-name {role} --assume-role-policy-document file://trust.json\n\
+             aws iam create-policy --policy-name {ecr_policy} --policy-document file://ecr.json\n\
+             aws iam attach-role-policy --role-name {role} --policy-arn {ecr_arn}\n\
+             # The user's side: a profile that switches into the role (run as the user).\n\
+             aws configure set role_arn {role_arn} --profile {profile}\n\
+             aws configure set source_profile {source_profile} --profile {profile}\n\
+             aws configure set region {region} --profile {profile}\n",
+            user = self.user,
+            role = self.role_name,
+            switch_arn = policy_arn("SwitchRolePolicy"),
+            ecr_arn = policy_arn(ecr_policy),
+            role_arn = self.role_arn(),
+            region = self.region,
+        ));
+        out
+    }
+
     pub fn render(&self, only: Option<Document>) -> String {
         let value = match only {
             Some(which) => self.document(which),

@@ -73,6 +73,9 @@ def main():
     ap.add_argument("--trust-policy")
     ap.add_argument("--no-enforce", action="store_true",
                     help="leave IAM enforcement off (for comparing who signs which call)")
+    ap.add_argument("--bare", action="store_true",
+                    help="only the user, its keys and the repository; no policies, roles or "
+                         "enforcement (for running the printed IAM commands)")
     args = ap.parse_args()
     switch, ecr_policy, trust = default_policies()
     if args.switch_policy:
@@ -91,6 +94,16 @@ def main():
     key = iam.create_access_key(UserName="user-for-switch")["AccessKey"]
     # A user may have two keys (during a rotation): each is its own identity for the cache.
     key2 = iam.create_access_key(UserName="user-for-switch")["AccessKey"]
+    if args.bare:
+        boto3.client("ecr", region_name=REGION, **admin).create_repository(repositoryName="test-repos")
+        print(json.dumps({
+            "account": ACCOUNT,
+            "access_key_id": key["AccessKeyId"],
+            "secret_access_key": key["SecretAccessKey"],
+            "second_access_key_id": key2["AccessKeyId"],
+            "second_secret_access_key": key2["SecretAccessKey"],
+        }))
+        return
     switch_arn = iam.create_policy(PolicyName="SwitchRolePolicy",
                                    PolicyDocument=json.dumps(switch))["Policy"]["Arn"]
     iam.attach_user_policy(UserName="user-for-switch", PolicyArn=switch_arn)
