@@ -451,3 +451,28 @@ fn enforce_iam(endpoint: &str) {
         "{answer}"
     );
 }
+
+#[test]
+fn doctor_on_an_unwired_machine_suggests_a_profile_that_switches_role() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = Sandbox::new(&proxy.endpoint);
+    let host_with_port = format!("{REGISTRY}:5000");
+    let out = sandbox.run(&["doctor", &host_with_port], "", &[]);
+    let report = stdout(&out);
+    assert!(
+        report.starts_with(&format!(
+            "docker-credential-ecr-role doctor: {host_with_port}\n"
+        )),
+        "the header keeps the port: {report}"
+    );
+    assert!(
+        report.contains(&format!(
+            "fix: docker-credential-ecr-role setup --registry {REGISTRY} --profile ECRLoginAndPushRoleProfile"
+        )),
+        "suggests the profile with role_arn, not `default`: {report}"
+    );
+    assert!(
+        report.contains("(no mapping, default_profile or AWS_PROFILE chose one)"),
+        "{report}"
+    );
+}

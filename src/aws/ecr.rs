@@ -72,7 +72,11 @@ pub async fn get_token(
         }
     };
     if let Some(failure) = failure {
-        return Err(denied_or_failed(failure, identity, profiles, creds, sdk).await);
+        let operation = match registry.kind {
+            RegistryKind::Public => "ecr-public:GetAuthorizationToken",
+            RegistryKind::Private { .. } => "ecr:GetAuthorizationToken",
+        };
+        return Err(denied_or_failed(operation, failure, identity, profiles, creds, sdk).await);
     }
     let (username, password) = decode(&encoded.ok_or(AwsError::NoToken)?)?;
     Ok(Token {
@@ -112,6 +116,7 @@ pub fn decode(token: &str) -> Result<(String, Secret<String>), AwsError> {
 
 /// Words a failed token call: a denial names who was denied and what to change.
 async fn denied_or_failed(
+    operation: &'static str,
     failure: CallFailure,
     identity: &Identity,
     profiles: &Profiles,
@@ -119,15 +124,13 @@ async fn denied_or_failed(
     sdk: &SdkConfig,
 ) -> AwsError {
     if !failure.is_access_denied() {
-        return AwsError::Call {
-            operation: "ecr:GetAuthorizationToken",
-            failure,
-        };
+        return AwsError::Call { operation, failure };
     }
     let code = failure.code_or_status();
     if let Some(role_arn) = &identity.role_arn {
         return AwsError::TokenDeniedForRole {
             role: crate::chain::role_name(role_arn).to_string(),
+            operation,
             code,
         };
     }
@@ -136,6 +139,7 @@ async fn denied_or_failed(
     AwsError::TokenDeniedNoRole {
         principal,
         profile: identity.profile.clone(),
+        operation,
         code,
         hint: role_profile_hint(profiles),
     }
@@ -143,17 +147,11 @@ async fn denied_or_failed(
 
 /// What to do when a profile without a role was denied: point at a profile that switches role.
 fn role_profile_hint(profiles: &Profiles) -> String {
-    let settings = crate::config::settings_path()
-        .map(|p| crate::home::tilde(&p))
-        .unwrap_or_else(|_| "the helper's settings".to_string());
     match profiles.names_with_role().next() {
         Some(name) => format!(
-            "use a profile that switches into a role allowed to, e.g. {}={name} for one command, or map the registry to {name} in {settings}",
-            crate::config::ENV_PROFILE
+            "use a profile that switches into a role allowed to, e.g. ECR_ROLE_PROFILE={name} for one command, or map the registry to it: `docker-credential-ecr-role setup --registry HOST --profile {name}`"
         ),
-        None => format!(
-            "add a profile with role_arn and source_profile to ~/.aws/config, then map the registry to it in {settings}"
-        ),
+        None => "add a profile that switches into a role: `docker-credential-ecr-role setup --registry HOST --profile NAME --role-arn ARN`".to_string(),
     }
 }
 

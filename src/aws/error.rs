@@ -44,15 +44,20 @@ pub enum AwsError {
         code: String,
     },
     #[error(
-        "role {role} may not call ecr:GetAuthorizationToken ({code}): attach a policy allowing ecr:GetAuthorizationToken on \"*\" to {role}"
+        "role {role} may not call {operation} ({code}): attach a policy allowing {operation} on \"*\" to {role}"
     )]
-    TokenDeniedForRole { role: String, code: String },
+    TokenDeniedForRole {
+        role: String,
+        operation: &'static str,
+        code: String,
+    },
     #[error(
-        "{principal} may not call ecr:GetAuthorizationToken ({code}) and profile {profile} has no role_arn: {hint}"
+        "{principal} may not call {operation} ({code}) and profile {profile} has no role_arn: {hint}"
     )]
     TokenDeniedNoRole {
         principal: Principal,
         profile: String,
+        operation: &'static str,
         code: String,
         hint: String,
     },
@@ -194,6 +199,9 @@ impl fmt::Display for CallFailure {
         let hint = match self.kind {
             FailureKind::Timeout => "; check your network, proxy and AWS_ENDPOINT_URL settings",
             FailureKind::Network => "; check your network, proxy and AWS_ENDPOINT_URL settings",
+            _ if self.code.is_none() && matches!(self.status, Some(404 | 405)) => {
+                "; the endpoint does not know this API: check AWS_ENDPOINT_URL (and the profile's endpoint_url)"
+            }
             _ => "",
         };
         let code = self.code_or_status();

@@ -17,7 +17,7 @@ use crate::config::{self, Settings};
 use crate::context::{self, Context, ContextError};
 use crate::docker_config::{docker_config_path, helper_suffix, on_path, read_docker_config};
 use crate::home::tilde;
-use crate::identity::Identity;
+use crate::identity::{ChosenBy, Identity};
 use crate::registry::{Registry, host_of};
 use aws_sdk_sts::config::Credentials;
 
@@ -48,6 +48,14 @@ impl Check {
         Check {
             name,
             status: "fail",
+            detail: detail.into(),
+            fix,
+        }
+    }
+    fn warn(name: &'static str, detail: impl Into<String>, fix: Option<String>) -> Check {
+        Check {
+            name,
+            status: "warn",
             detail: detail.into(),
             fix,
         }
@@ -100,7 +108,7 @@ pub fn run(registry: Option<&str>, json: bool, out: &mut impl Write) -> Result<b
             &docker_config,
             &registry,
             &suffix,
-            &identity.profile,
+            &suggested_setup(&identity, &ctx),
         ),
         match on_path(&suffix) {
             Some(path) => Check::ok("helper on PATH", tilde(&path)),
@@ -127,7 +135,7 @@ pub fn run(registry: Option<&str>, json: bool, out: &mut impl Write) -> Result<b
         .expect("JSON always serialises")
             + "\n"
     } else {
-        render(&registry, &checks, all_ok)
+        render(&server, &checks, all_ok)
     };
     let _ = out.write_all(text.as_bytes());
     Ok(all_ok)
@@ -195,19 +203,27 @@ async fn aws_checks(
             Err(e) => return checks.push(aws_fail("role identity", e)),
         }
     }
+    let operation = match registry.kind {
+        crate::registry::RegistryKind::Public => "ecr-public:GetAuthorizationToken",
+        crate::registry::RegistryKind::Private { .. } => "ecr:GetAuthorizationToken",
+    };
     match ecr::get_token(registry, identity, &ctx.profiles, &creds, &sdk).await {
         Ok(token) => {
             let now = now_secs();
             let expiry = match token.expires_at {
                 None => "no expiry given".to_string(),
                 Some(t) if t <= now => {
-                    "but ECR says it has already expired, so it will not be cached".to_string()
+                    return checks.push(Check::warn(
+                        "ECR token",
+                        format!("{operation} allowed, but the token it answered has already expired: it will not be cached, and a registry will refuse it"),
+                        Some("check the clock of this machine, and the endpoint (AWS_ENDPOINT_URL)".into()),
+                    ));
                 }
                 Some(t) => format!("expires in {}", minutes(t - now)),
             };
             checks.push(Check::ok(
                 "ECR token",
-                format!("ecr:GetAuthorizationToken allowed, {expiry}"),
+                format!("{operation} allowed, {expiry}"),
             ));
         }
         Err(e) => checks.push(aws_fail("ECR token", e)),
@@ -223,7 +239,7 @@ fn wiring_check(
     path: &std::path::Path,
     registry: &Registry,
     suffix: &str,
-    profile: &str,
+    setup_args: &str,
 ) -> Check {
     let name = "docker config";
     let helpers = doc
@@ -241,7 +257,7 @@ fn wiring_check(
             name,
             format!("{} maps {key} to {v}, not {suffix}", tilde(path)),
             Some(format!(
-                "docker-credential-ecr-role setup --registry {key} --profile {profile}"
+                "docker-credential-ecr-role setup --registry {key} {setup_args}"
             )),
         ),
         None => Check::fail(
@@ -252,10 +268,23 @@ fn wiring_check(
                 registry.host
             ),
             Some(format!(
-                "docker-credential-ecr-role setup --registry {} --profile {profile}",
+                "docker-credential-ecr-role setup --registry {} {setup_args}",
                 registry.host
             )),
         ),
+    }
+}
+
+/// What `setup` should be told: the profile that serves the registry if it switches
+/// role, else a profile that does, else a new one with the role to create.
+fn suggested_setup(identity: &Identity, ctx: &Context) -> String {
+    if identity.role_arn.is_some() {
+        return format!("--profile {}", identity.profile);
+    }
+    match ctx.profiles.names_with_role().next() {
+        Some(name) => format!("--profile {name}"),
+        None => "--profile ECRLoginAndPushRoleProfile --role-arn arn:aws:iam::ACCOUNT:role/ROLE"
+            .to_string(),
     }
 }
 
@@ -264,10 +293,13 @@ fn profile_check(identity: &Identity) -> Check {
         .role_arn
         .as_deref()
         .map_or("no role_arn".to_string(), |r| format!("role {r}"));
-    let detail = format!(
-        "{} (chosen by {}), {role}",
-        identity.profile, identity.chosen_by
-    );
+    let detail = match identity.chosen_by {
+        ChosenBy::Fallback => format!(
+            "{} (no mapping, default_profile or AWS_PROFILE chose one), {role}",
+            identity.profile
+        ),
+        chosen_by => format!("{} (chosen by {chosen_by}), {role}", identity.profile),
+    };
     match &identity.chain {
         Ok(_) => Check::ok("profile", detail),
         Err(e) => Check::fail(
@@ -327,12 +359,13 @@ fn first_wired_registry(doc: Option<&Value>, suffix: &str, settings: &Settings) 
     wired.or_else(|| settings.registries.keys().next().cloned())
 }
 
-fn render(registry: &Registry, checks: &[Check], all_ok: bool) -> String {
-    let mut out = format!("docker-credential-ecr-role doctor: {}\n", registry.host);
+fn render(server: &str, checks: &[Check], all_ok: bool) -> String {
+    let mut out = format!("docker-credential-ecr-role doctor: {server}\n");
     for check in checks {
         let mark = match check.status {
             "ok" => "ok  ",
             "fail" => "FAIL",
+            "warn" => "WARN",
             _ => "--  ",
         };
         out.push_str(&format!("  {mark}  {:<18}  {}\n", check.name, check.detail));

@@ -125,7 +125,7 @@ pub enum SetupError {
     #[error("give --registry HOST, or --account ID and --region REGION")]
     NoRegistry,
     #[error(
-        "{0} is not an ECR registry host (like 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com)"
+        "{0} is not an ECR registry host (like 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com); for a name of your own that stands for one (a proxy, an alias), add --registry-id ACCOUNT --region REGION"
     )]
     NotEcr(String),
     #[error(
