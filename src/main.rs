@@ -136,22 +136,66 @@ fn protocol(verb: Verb) -> ExitCode {
     }
 }
 
-/// A command run by a person: its error goes to stderr as one line; `Ok(false)` (a
-/// failed check) exits 1 too.
-fn user_command<E: std::fmt::Display>(result: Result<bool, E>) -> ExitCode {
+/// A command run by a person: its error goes to stderr as one line. Exit codes (the
+/// README's table): 0 done, 1 a check failed or the command could not do its job,
+/// 2 the command line was wrong (clap's own exit code for a usage error, and ours
+/// for arguments it refused, see [`UsageError`]).
+fn user_command<E: std::fmt::Display + UsageError>(result: Result<bool, E>) -> ExitCode {
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(err) => {
             let line = text::for_person(&format!("{}: {err}", error::PROGRAM));
             let _ = writeln!(std::io::stderr(), "{line}");
-            ExitCode::FAILURE
+            ExitCode::from(if err.is_usage() { 2 } else { 1 })
         }
     }
 }
 
+/// Whether an error means the command line itself was wrong (exit 2).
+trait UsageError {
+    fn is_usage(&self) -> bool {
+        false
+    }
+}
+
+impl UsageError for commands::setup::SetupError {
+    fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            commands::setup::SetupError::Invalid { .. }
+                | commands::setup::SetupError::NoRegistry
+                | commands::setup::SetupError::NotEcr(_)
+                | commands::setup::SetupError::BadCustom(_)
+                | commands::setup::SetupError::RoleNameNeedsAccount
+        )
+    }
+}
+impl UsageError for commands::policy::PolicyError {
+    fn is_usage(&self) -> bool {
+        true
+    }
+}
+impl UsageError for commands::doctor::DoctorError {
+    fn is_usage(&self) -> bool {
+        matches!(self, commands::doctor::DoctorError::NotEcr(_))
+    }
+}
+impl UsageError for commands::login::LoginError {
+    fn is_usage(&self) -> bool {
+        matches!(self, commands::login::LoginError::NotEcr(_))
+    }
+}
+impl UsageError for std::io::Error {}
+
 /// Docker reads a helper's error from stdout (exit 1); the user sees stderr.
 fn report(err: &Error) -> ExitCode {
+    // Docker stopped reading: nobody is left to tell, and nothing went wrong here.
+    if let Error::Output(e) = err
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        return ExitCode::SUCCESS;
+    }
     let message = text::for_person(&err.to_string());
     let _ = writeln!(std::io::stdout(), "{message}");
     if err.also_on_stderr() {

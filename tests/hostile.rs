@@ -468,7 +468,8 @@ fn setup_refuses_an_arn_with_an_injected_line() {
             args[at + 1] = &value;
         }
         let out = sandbox.run(&args, "", &[]);
-        assert_eq!(out.status.code(), Some(1), "{flag}: {}", stdout(&out));
+        // Exit 2: the command line was refused.
+        assert_eq!(out.status.code(), Some(2), "{flag}: {}", stdout(&out));
         assert!(stderr(&out).contains(flag), "{}", stderr(&out));
         assert_eq!(std::fs::read_to_string(&config).unwrap(), before, "{flag}");
     }

@@ -135,7 +135,6 @@ impl CallFailure {
         R: RawResponse + fmt::Debug + 'static,
     {
         let status = err.raw_response().map(RawResponse::status);
-        let body_code = err.raw_response().and_then(|r| xml_code(r.body_text()?));
         let (kind, message) = match err {
             SdkError::ServiceError(_) | SdkError::ResponseError(_)
                 if status.is_some_and(|s| s >= 400) =>
@@ -167,7 +166,6 @@ impl CallFailure {
             code: err
                 .code()
                 .map(str::to_string)
-                .or(body_code)
                 .map(|c| crate::text::clean(&crate::text::scrub(c), 64)),
             status,
             message: one_line(&message),
@@ -217,18 +215,11 @@ impl fmt::Display for CallFailure {
 pub trait RawResponse {
     /// The HTTP status code.
     fn status(&self) -> u16;
-    /// The body as text, if it is in memory.
-    fn body_text(&self) -> Option<&str>;
 }
 
 impl RawResponse for aws_sdk_sts::config::http::HttpResponse {
     fn status(&self) -> u16 {
         self.status().as_u16()
-    }
-    fn body_text(&self) -> Option<&str> {
-        self.body()
-            .bytes()
-            .and_then(|b| std::str::from_utf8(b).ok())
     }
 }
 
@@ -247,13 +238,6 @@ pub fn causes(err: &(dyn std::error::Error + 'static)) -> String {
         parts.push(err.to_string());
     }
     parts.join(": ")
-}
-
-/// `<Code>X</Code>` from an XML error body (moto answers JSON-protocol services in XML).
-fn xml_code(body: &str) -> Option<String> {
-    let start = body.find("<Code>")? + "<Code>".len();
-    let len = body[start..].find("</Code>")?;
-    Some(body[start..start + len].trim().to_string()).filter(|c| !c.is_empty() && c.len() < 100)
 }
 
 /// The first line of a message from outside (an endpoint, a provider), secrets
@@ -282,16 +266,6 @@ mod tests {
             Principal::from_arn("arn:aws:sts::123456789012:assumed-role/ECRLoginAndPushRole/sess");
         assert_eq!(p.to_string(), "role ECRLoginAndPushRole");
         assert_eq!(Principal(None).to_string(), "your credentials");
-    }
-
-    #[test]
-    fn codes_from_xml_bodies() {
-        assert_eq!(
-            xml_code("<ErrorResponse><Error><Code>AccessDenied</Code></Error></ErrorResponse>")
-                .as_deref(),
-            Some("AccessDenied")
-        );
-        assert_eq!(xml_code("{}"), None);
     }
 
     #[test]

@@ -5,6 +5,9 @@
 //!   so tests can show a cache hit reaches nobody;
 //! - rewrites `expiresAt` of ECR tokens to now + a lifetime (moto's is in 2015);
 //! - answers ECR Public's GetAuthorizationToken itself (moto has no ECR Public);
+//! - turns moto's error bodies into the ones real AWS sends (ECR, a JSON-protocol
+//!   service, answers JSON; STS the standard awsQuery `<ErrorResponse><Error>`), so
+//!   the helper is tested against the real protocols, not moto's quirks;
 //! - injects faults for the first N calls of an operation;
 //! - records who signed each call (the access key id of its SigV4 `Authorization`),
 //!   and which role each access key that STS handed out belongs to, so tests can
@@ -614,6 +617,21 @@ fn handle(conn: TcpStream, state: &State) -> std::io::Result<()> {
                 state.secrets.lock().unwrap().push(value.to_string());
             }
         }
+    }
+    if (op.starts_with("ecr:") || op.starts_with("sts:"))
+        && !resp.start.contains(" 200")
+        && resp.body.trim_ascii_start().starts_with(b"<")
+    {
+        let body = String::from_utf8_lossy(&resp.body).into_owned();
+        let code = xml_value(&body, "Code").unwrap_or_else(|| "UnknownError".into());
+        let message = xml_value(&body, "Message").unwrap_or_default();
+        let status: u16 = resp
+            .start
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(500);
+        return error_response(&op, status, &code, &message).write(&mut out);
     }
     if op == "ecr:GetAuthorizationToken"
         && resp.start.contains(" 200")
