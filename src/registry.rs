@@ -249,7 +249,6 @@ fn finish(registry_id: &str, rest: &str, dual_stack: bool, fips: bool) -> Option
     })
 }
 
-/// The partition a region belongs to, for hosts that do not say.
 /// The AWS partition a region belongs to, by its name (the SDK's partition rules:
 /// `cn-`, `us-gov-`, the ISO families and the European Sovereign Cloud).
 pub fn partition_of_region(region: &str) -> &'static str {
@@ -272,14 +271,13 @@ pub fn partition_of_region(region: &str) -> &'static str {
 /// (`ap-northeast-1`, `us-gov-west-1`, `eusc-de-east-1`).
 fn is_region(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
+    // Words of letters, then a number: no AWS region has a digit before its last part.
     s.len() <= 32
         && parts.len() >= 3
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-        && parts[0].bytes().all(|b| b.is_ascii_lowercase())
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && !parts[parts.len() - 1].is_empty()
         && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
 }
 
@@ -475,6 +473,24 @@ mod tests {
             }
         }
 
+        /// Near misses of real hosts (a character inserted, dropped or changed, a label
+        /// added, dropped or swapped, a suffix appended): whatever the parser accepts, an
+        /// oracle written independently (label by label) accepts too.
+        #[test]
+        fn near_misses_of_real_hosts_parse_only_when_really_valid(
+            which in 0..REAL_HOSTS.len(),
+            kind in 0..7usize,
+            at in proptest::prelude::any::<usize>(),
+            text in "[a-z0-9.-]{1,6}",
+        ) {
+            let host = REAL_HOSTS[which];
+            let mutated = mutate(host, kind, at, &text);
+            if let Some(r) = Registry::parse(&mutated) {
+                proptest::prop_assert!(oracle(&mutated), "accepted {} (from {})", mutated, host);
+                proptest::prop_assert_eq!(r.host, mutated.to_ascii_lowercase());
+            }
+        }
+
         /// Real hosts with anything glued around them: only scheme, port and path are allowed.
         #[test]
         fn look_alikes_built_around_a_real_host_are_rejected(prefix in "[a-z0-9.@-]{1,20}", suffix in "[a-z0-9.@-]{1,20}") {
@@ -484,6 +500,76 @@ mod tests {
                 proptest::prop_assert!(r.host != real || !glued.contains('@'), "{}", glued);
                 proptest::prop_assert_eq!(host_of(&glued), Some(r.host.clone()));
             }
+        }
+    }
+
+    /// Real ECR hosts, one of each shape, for mutation.
+    const REAL_HOSTS: &[&str] = &[
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+        "123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com",
+        "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn",
+        "123456789012.dkr-ecr.us-east-1.on.aws",
+        "123456789012.dkr.ecr.us-isob-east-1.sc2s.sgov.gov",
+        "public.ecr.aws",
+    ];
+
+    /// One near miss of `host`.
+    fn mutate(host: &str, kind: usize, at: usize, text: &str) -> String {
+        let labels: Vec<&str> = host.split('.').collect();
+        let i = at % host.len();
+        let l = at % labels.len();
+        match kind {
+            0 => format!("{}{text}{}", &host[..i], &host[i..]),
+            1 => format!("{}{}", &host[..i], &host[i + 1..]),
+            2 => format!("{}{}{}", &host[..i], &text[..1], &host[i + 1..]),
+            3 => format!("{host}.{text}"),
+            4 => format!("{text}.{host}"),
+            5 => {
+                let mut v = labels.clone();
+                v.remove(l);
+                v.join(".")
+            }
+            _ => {
+                let mut v = labels.clone();
+                v.swap(l, (l + 1) % labels.len());
+                v.join(".")
+            }
+        }
+    }
+
+    /// An ECR host, judged label by label (a second reading of the rules, for the test).
+    fn oracle(host: &str) -> bool {
+        if PUBLIC_HOSTS.contains(&host) {
+            return true;
+        }
+        let labels: Vec<&str> = host.split('.').collect();
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let letters = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase());
+        let region_ok = |r: &str| {
+            let parts: Vec<&str> = r.split('-').collect();
+            parts.len() >= 3
+                && parts[..parts.len() - 1].iter().all(|p| letters(p))
+                && digits(parts[parts.len() - 1])
+        };
+        if labels.len() < 4 || labels[0].len() != 12 || !digits(labels[0]) {
+            return false;
+        }
+        match labels[1] {
+            "dkr" => {
+                labels.len() >= 5
+                    && matches!(labels[2], "ecr" | "ecr-fips")
+                    && region_ok(labels[3])
+                    && PRIVATE_SUFFIXES
+                        .iter()
+                        .any(|(s, _)| *s == labels[4..].join("."))
+            }
+            "dkr-ecr" | "dkr-ecr-fips" => {
+                region_ok(labels[2])
+                    && DUAL_STACK_SUFFIXES
+                        .iter()
+                        .any(|(s, _)| *s == labels[3..].join("."))
+            }
+            _ => false,
         }
     }
 
