@@ -14,8 +14,6 @@ import argparse
 import base64
 import datetime
 import hashlib
-import http.client
-import http.server
 import json
 import os
 import shutil
@@ -24,12 +22,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 HELPER = REPO / "target" / "release" / "docker-credential-ecr-role"
+PROXY = REPO / "target" / "release" / "examples" / "aws_proxy"
 VENV_BIN = Path(sys.executable).parent
 HOST = "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com"
 ROLE_PROFILE = "ECRLoginAndPushRoleProfile"
@@ -56,43 +54,6 @@ def wait_port(port, what):
         except OSError:
             time.sleep(0.1)
     sys.exit(f"bench: {what} did not start")
-
-
-class ExpiryProxy(http.server.ThreadingHTTPServer):
-    """Forwards to moto and gives ECR tokens a real expiry (moto's is in 2015)."""
-
-    daemon_threads = True
-
-    def __init__(self, upstream_port):
-        self.upstream_port = upstream_port
-        super().__init__(("127.0.0.1", 0), ProxyHandler)
-
-
-class ProxyHandler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        conn = http.client.HTTPConnection("127.0.0.1", self.server.upstream_port)
-        headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
-        conn.request("POST", self.path, body, headers)
-        resp = conn.getresponse()
-        data = resp.read()
-        if resp.status == 200 and self.headers.get("X-Amz-Target", "").endswith("GetAuthorizationToken"):
-            doc = json.loads(data)
-            for item in doc.get("authorizationData", []):
-                item["expiresAt"] = time.time() + 12 * 3600
-            data = json.dumps(doc).encode()
-        self.send_response(resp.status)
-        for k, v in resp.getheaders():
-            if k.lower() not in ("content-length", "transfer-encoding", "connection"):
-                self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
 
 def spawn(argv, env, stdin_path):
@@ -209,11 +170,11 @@ def main():
     args = ap.parse_args()
     runs, warmup, slow_runs = (15, 3, 3) if args.quick else (100, 10, 10)
     peer = shutil.which("docker-credential-ecr-login")
-    if not HELPER.exists() or not peer:
+    if not HELPER.exists() or not PROXY.exists() or not peer:
         sys.exit("bench: run it through install/bench.sh (it builds the helper and installs the peers)")
 
     work = Path(tempfile.mkdtemp(prefix="ecr-role-bench."))
-    moto = None
+    moto = proxy = None
     try:
         moto_port = free_port()
         moto = subprocess.Popen([str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)],
@@ -222,9 +183,10 @@ def main():
         endpoint = f"http://127.0.0.1:{moto_port}"
         keys = json.loads(subprocess.run([sys.executable, str(REPO / "tests/support/seed.py"), endpoint],
                                          check=True, capture_output=True).stdout)
-        proxy = ExpiryProxy(moto_port)
-        threading.Thread(target=proxy.serve_forever, daemon=True).start()
-        proxy_endpoint = f"http://127.0.0.1:{proxy.server_address[1]}"
+        # The test suite's own proxy (examples/aws_proxy.rs): a real 12-hour expiry for
+        # moto's tokens, as in the tests and the demo.
+        proxy = subprocess.Popen([str(PROXY), endpoint], stdout=subprocess.PIPE, text=True)
+        proxy_endpoint = proxy.stdout.readline().strip()
 
         home = work / "home"
         (home / ".aws").mkdir(parents=True)
@@ -307,9 +269,10 @@ def main():
         targets = [r[-1] for r in rows if r[-1] is not None]
         print(f"targets met: {sum(targets)} of {len(targets)}")
     finally:
-        if moto:
-            moto.kill()
-            moto.wait()
+        for process in (proxy, moto):
+            if process:
+                process.kill()
+                process.wait()
         shutil.rmtree(work, ignore_errors=True)
 
 

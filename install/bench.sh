@@ -8,5 +8,5 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 venv=${ECR_ROLE_TEST_VENV:-$repo/.venv}
 "$repo/install/test-deps.sh" >/dev/null
-cargo build --release --locked --quiet --manifest-path "$repo/Cargo.toml"
+cargo build --release --locked --quiet --manifest-path "$repo/Cargo.toml" --bin docker-credential-ecr-role --example aws_proxy
 exec "$venv/bin/python" "$repo/install/bench.py" "$@"

@@ -14,13 +14,24 @@ venv=${ECR_ROLE_TEST_VENV:-$repo/.venv}
 host=123456789012.dkr.ecr.ap-northeast-1.amazonaws.com
 password=123456789012-auth-token
 
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+step() { printf '\n\033[1m==> [%3ds] %s\033[0m\n' "$SECONDS" "$*"; }
 
-step "Installing what the demo needs (install/test-deps.sh)"
+# What the demo cannot install itself: a Rust toolchain recent enough for the crate.
+need=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' "$repo/Cargo.toml")
+have=$(cargo --version 2>/dev/null | sed -n 's/^cargo \([0-9.]*\).*/\1/p')
+if [ -z "$have" ] || [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -1)" != "$need" ]; then
+  echo "demo: needs Rust $need or newer (found: ${have:-none}); install it with rustup (https://rustup.rs): Debian's cargo is too old" >&2
+  exit 1
+fi
+
+step "Installing what the demo needs (install/test-deps.sh: Debian packages, the Python venv with moto)"
 "$repo/install/test-deps.sh"
 
-step "Building the helper (cargo build --release)"
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
+step "Building the helper and the test proxy (cargo build --release; a first build takes minutes)"
+( while sleep 60; do echo "    … still building (${SECONDS}s)"; done ) &
+ticker=$!
+cargo build --release --quiet --manifest-path "$repo/Cargo.toml" --bin docker-credential-ecr-role --example aws_proxy
+kill "$ticker" 2>/dev/null; wait "$ticker" 2>/dev/null || true
 helper="$repo/target/release/docker-credential-ecr-role"
 
 work=$(mktemp -d /tmp/ecr-role-demo.XXXXXX)
@@ -54,12 +65,19 @@ pids+=($!)
 wait_port "$moto_port" "moto server"
 endpoint="http://127.0.0.1:$moto_port"
 keys=$("$venv/bin/python" "$repo/tests/support/seed.py" "$endpoint")
+"$repo/target/release/examples/aws_proxy" "$endpoint" >"$work/proxy.endpoint" &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$work/proxy.endpoint" ] && break; sleep 0.1; done
+# The helper talks to the emulator through the tests' proxy: it gives tokens ECR's
+# real 12-hour expiry (moto's are already expired) and counts every AWS call.
+proxy=$(head -1 "$work/proxy.endpoint")
+aws_calls() { "$venv/bin/python" -c 'import json,sys,urllib.request; c=json.load(urllib.request.urlopen(sys.argv[1]+"/proxy-api/counts")); print(", ".join(f"{k} x{v}" for k,v in sorted(c.items()) if not k.startswith("sts:GetCallerIdentity")) or "none")' "$proxy"; }
 key_id=$("$venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["access_key_id"])' <<<"$keys")
 secret=$("$venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["secret_access_key"])' <<<"$keys")
 echo "IAM user user-for-switch (may only sts:AssumeRole into ECRLoginAndPushRole), role ECRLoginAndPushRole (may push to test-repos), repository test-repos"
 
-step "The user's ~/.aws, as in the user story (in a temporary HOME)"
-export HOME="$work/home" AWS_ENDPOINT_URL="$endpoint"
+step "The user's ~/.aws, as in the user story (\"~\" is the demo's temporary HOME, $work/home)"
+export HOME="$work/home" AWS_ENDPOINT_URL="$proxy"
 mkdir -p "$HOME/.aws"
 printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$key_id" "$secret" >"$HOME/.aws/credentials"
 chmod 600 "$HOME/.aws/credentials"
@@ -122,7 +140,27 @@ step "docker push $registry/test-repos:latest (no docker login)"
 echo "hello from docker-credential-ecr-role" >"$work/hello.txt"
 tar cf "$work/image.tar" -C "$work" hello.txt
 docker import "$work/image.tar" "$registry/test-repos:latest" >/dev/null
+before=$(aws_calls)
 docker push "$registry/test-repos:latest"
+echo "AWS calls before the push: $before"
+echo "AWS calls after the push:  $(aws_calls)   (one sts:AssumeRole and one ecr:GetAuthorizationToken more)"
+
+step "Pushing again: the token comes from the cache, no AWS call"
+before=$(aws_calls)
+docker import "$work/image.tar" "$registry/test-repos:again" >/dev/null
+docker push "$registry/test-repos:again"
+after=$(aws_calls)
+echo "AWS calls before: $before"
+echo "AWS calls after:  $after"
+[ "$before" = "$after" ] || { echo "demo: the second push should have made no AWS call" >&2; exit 1; }
+ls -l "$HOME/.cache/docker-credential-ecr-role" | sed 's/^/    /'
+
+step "docker logout $registry forgets the token (the helper's erase)"
+docker logout "$registry"
+if ls "$HOME/.cache/docker-credential-ecr-role"/token-* >/dev/null 2>&1; then
+  echo "demo: the token should be gone after docker logout" >&2; exit 1
+fi
+echo "no token left in ~/.cache/docker-credential-ecr-role"
 
 step "The registry's tag list for test-repos"
 "$venv/bin/python" - "$reg_port" "$password" <<'EOF'

@@ -76,7 +76,9 @@ pub async fn get_token(
             RegistryKind::Public => "ecr-public:GetAuthorizationToken",
             RegistryKind::Private { .. } => "ecr:GetAuthorizationToken",
         };
-        return Err(denied_or_failed(operation, failure, identity, profiles, creds, sdk).await);
+        return Err(
+            denied_or_failed(registry, operation, failure, identity, profiles, creds, sdk).await,
+        );
     }
     let (username, password) = decode(&encoded.ok_or(AwsError::NoToken)?)?;
     Ok(Token {
@@ -116,6 +118,7 @@ pub fn decode(token: &str) -> Result<(String, Secret<String>), AwsError> {
 
 /// Words a failed token call: a denial names who was denied and what to change.
 async fn denied_or_failed(
+    registry: &Registry,
     operation: &'static str,
     failure: CallFailure,
     identity: &Identity,
@@ -141,17 +144,19 @@ async fn denied_or_failed(
         profile: identity.profile.clone(),
         operation,
         code,
-        hint: role_profile_hint(profiles),
+        hint: role_profile_hint(&registry.host, profiles),
     }
 }
 
 /// What to do when a profile without a role was denied: point at a profile that switches role.
-fn role_profile_hint(profiles: &Profiles) -> String {
+fn role_profile_hint(host: &str, profiles: &Profiles) -> String {
     match profiles.names_with_role().next() {
         Some(name) => format!(
-            "use a profile that switches into a role allowed to, e.g. ECR_ROLE_PROFILE={name} for one command, or map the registry to it: `docker-credential-ecr-role setup --registry HOST --profile {name}`"
+            "use a profile that switches into a role allowed to, e.g. ECR_ROLE_PROFILE={name} for one command, or map the registry to it: `docker-credential-ecr-role setup --registry {host} --profile {name}`"
         ),
-        None => "add a profile that switches into a role: `docker-credential-ecr-role setup --registry HOST --profile NAME --role-arn ARN`".to_string(),
+        None => format!(
+            "add a profile that switches into a role: `docker-credential-ecr-role setup --registry {host} --profile NAME --role-arn ARN`"
+        ),
     }
 }
 

@@ -17,6 +17,8 @@
 //!   IAM Identity Center's GetRoleCredentials (`/federation/credentials`).
 //!
 //! Plain std: one thread per connection, one request per connection (`Connection: close`).
+//! The same proxy runs as a program for the demo and the benchmark
+//! (`examples/aws_proxy.rs`), where `GET /proxy-api/counts` answers the counts.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -487,6 +489,11 @@ fn handle(conn: TcpStream, state: &State) -> std::io::Result<()> {
     let Some(mut req) = Message::read(&mut reader, false)? else {
         return Ok(());
     };
+    // The proxy's own API, for programs that run it (the demo, the benchmark): the counts.
+    if req.start.starts_with("GET /proxy-api/counts") {
+        let counts = serde_json::to_vec(&*state.counts.lock().unwrap()).unwrap_or_default();
+        return response(200, "application/json", counts).write(&mut &conn);
+    }
     let op = operation(&req);
     state.calls.lock().unwrap().push(Call {
         operation: op.clone(),
