@@ -34,6 +34,19 @@ cargo build --release --quiet --manifest-path "$repo/Cargo.toml" --bin docker-cr
 kill "$ticker" 2>/dev/null; wait "$ticker" 2>/dev/null || true
 helper="$repo/target/release/docker-credential-ecr-role"
 
+# What lies outside the demo's directory, before: it must be the same after.
+real_home=$HOME
+outside() {
+  { find /run /opt -maxdepth 2 2>/dev/null || true; } | sort
+  sha256sum /etc/hosts
+  { find "$real_home/.docker" "$real_home/.aws" -printf '%p %s %T@\n' 2>/dev/null || true; } | sort
+}
+before_demo=$(outside)
+# dockerd and its containerd create these on their own; the demo removes the ones it made.
+engine_dirs=(/run/docker/plugins /run/docker /opt/containerd/bin /opt/containerd/lib /opt/containerd)
+made_by_engine=()
+for d in "${engine_dirs[@]}"; do [ -e "$d" ] || made_by_engine+=("$d"); done
+
 work=$(mktemp -d /tmp/ecr-role-demo.XXXXXX)
 pids=()
 dockerd_pid=
@@ -43,8 +56,11 @@ cleanup() {
     kill -TERM "$dockerd_pid" 2>/dev/null
     for _ in $(seq 100); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.2; done
     kill -KILL "$dockerd_pid" 2>/dev/null
+    dockerd_pid=
   fi
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+  pids=()
+  for d in "${made_by_engine[@]}"; do rmdir "$d" 2>/dev/null; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -176,4 +192,14 @@ if ECR_ROLE_PROFILE=default docker push "$registry/test-repos:denied"; then
   echo "demo: the push without the role should have failed" >&2; exit 1
 fi
 
-step "Done: the push went through the role with no docker login; cleaning up"
+step "Cleaning up, and checking that nothing is left outside the demo's directory"
+cleanup
+trap - EXIT
+if [ "$(outside)" != "$before_demo" ]; then
+  echo "demo: left something behind:" >&2
+  diff <(echo "$before_demo") <(outside) >&2
+  exit 1
+fi
+echo "nothing left behind in /run, /opt, /etc/hosts, $real_home/.docker or $real_home/.aws"
+
+step "Done: the push went through the role with no docker login"

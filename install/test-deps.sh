@@ -11,7 +11,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 venv=${ECR_ROLE_TEST_VENV:-$repo/.venv}
 
-apt_packages=(docker.io docker-registry apache2-utils python3-venv ruby amazon-ecr-credential-helper util-linux strace time)
+apt_packages=(docker.io docker-registry apache2-utils python3-venv ruby amazon-ecr-credential-helper util-linux strace time skopeo)
 
 sudo_if_needed() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

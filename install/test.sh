@@ -12,12 +12,17 @@ repo=$(pwd)
 
 prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
+phase() { printf '\n==> [%4ds] %s\n' "$SECONDS" "$*"; }
+# Compiler output only when something fails (cargo prints errors whatever this says).
+export CARGO_TERM_QUIET=true
 
+phase "dependencies (install/test-deps.sh: Debian packages, the Python venv with moto)"
 install/test-deps.sh
+phase "formatting and lints (cargo fmt --check, cargo clippy -D warnings)"
 cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
 
-echo "test.sh: install from source (install/install.sh)"
+phase "install from source (install/install.sh)"
 install/install.sh --prefix "$prefix/src/bin"
 "$prefix/src/bin/docker-credential-ecr-role" version
 for f in share/man/man1/docker-credential-ecr-role.1 share/bash-completion/completions/docker-credential-ecr-role \
@@ -25,7 +30,7 @@ for f in share/man/man1/docker-credential-ecr-role.1 share/bash-completion/compl
   [ -s "$prefix/src/$f" ] || { echo "test.sh: install.sh did not install $f" >&2; exit 1; }
 done
 
-echo "test.sh: the Homebrew formula's install and test do blocks (install/homebrew/run-formula.rb)"
+phase "the Homebrew formula's install and test do blocks (install/homebrew/run-formula.rb)"
 source_dir="$prefix/source"
 mkdir -p "$source_dir"
 # The source archive a release's url serves: the checkout's tracked files (with any
@@ -42,7 +47,7 @@ for f in bin/docker-credential-ecr-role share/man/man1/docker-credential-ecr-rol
   [ -s "$prefix/keg/$f" ] || { echo "test.sh: the formula did not install $f" >&2; exit 1; }
 done
 
-echo "test.sh: a release archive for this machine, installed from the archive"
+phase "a release archive for this machine, installed from the archive"
 install/release.sh --out "$prefix/dist"
 (cd "$prefix/dist" && sha256sum -c ./*.sha256)
 install/install.sh --archive "$prefix"/dist/*.tar.gz --prefix "$prefix/archive/bin"
@@ -50,7 +55,7 @@ install/install.sh --archive "$prefix"/dist/*.tar.gz --prefix "$prefix/archive/b
 [ -s "$prefix/archive/share/man/man1/docker-credential-ecr-role.1" ]
 tar -tzf "$prefix"/dist/*.tar.gz | grep -q '/LICENSE$'
 
-echo "test.sh: cargo package (no manifest warnings)"
+phase "cargo package (no manifest warnings)"
 # Its own target directory: cargo keys build outputs by package name, not path, so a
 # verify build in target/ would stand in for the checkout's own build afterwards.
 CARGO_TARGET_DIR="$repo/target/package-verify" cargo package --locked --allow-dirty --quiet \
@@ -60,6 +65,9 @@ if grep -i 'warning' "$prefix/package.log"; then
   exit 1
 fi
 
+phase "benchmark against the peers (a report: timings are not tests, a MISS does not fail)"
 install/bench.sh --quick
 
+phase "tests (unit, SDK conformance, moto with IAM enforcement, hostile neighbours, docker end to end)"
 cargo test --locked
+phase "all checks passed"

@@ -142,3 +142,107 @@ fn docker_push_to_test_repos_just_works_through_the_role() {
     );
     assert!(!ecr.tags("test-repos").contains(&"denied".to_string()));
 }
+
+#[test]
+fn skopeo_and_a_legacy_docker_build_use_the_helper_too() {
+    let skopeo = require_program("skopeo");
+    let unshare = require_program("unshare");
+    let proxy = Proxy::start(&moto().endpoint);
+    let ecr = Registry::start(Some(("AWS", PASSWORD)));
+    let ecr_host = format!("{REGISTRY}:{}", ecr.port);
+    let engine = Engine::start(&[REGISTRY], std::slice::from_ref(&ecr_host));
+    let sandbox = Sandbox::new(&proxy.endpoint);
+    let mut docker = DockerClient::new(&engine, &[(ecr_host.clone(), "ecr-role")]);
+    sandbox
+        .write_settings(serde_json::json!({"registries": {REGISTRY: {"profile": ROLE_PROFILE}}}));
+    docker.env = vec![
+        ("HOME".into(), sandbox.home.path().display().to_string()),
+        ("AWS_ENDPOINT_URL".into(), proxy.endpoint.clone()),
+    ];
+
+    // A legacy `docker build` (no BuildKit): FROM an image in the registry, pulled
+    // through the helper; the builder asks the helper for every credHelpers entry.
+    let base = format!("{ecr_host}/test-repos:base");
+    let out = docker.import_and_push(&base, &[]);
+    assert!(
+        out.status.success(),
+        "push of the base image: {}",
+        stderr(&out)
+    );
+    let removed = docker.run(&["image", "rm", &base], &[]);
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    let context = TempDir::new("build-context");
+    std::fs::write(
+        context.path().join("Dockerfile"),
+        format!("FROM {base}\nLABEL built-by=legacy-builder\n"),
+    )
+    .unwrap();
+    let built = format!("{ecr_host}/test-repos:built");
+    let out = docker.run(
+        &["build", "-t", &built, context.path().to_str().unwrap()],
+        &[("DOCKER_BUILDKIT", "0")],
+    );
+    assert!(
+        out.status.success(),
+        "legacy docker build failed:\n{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let out = docker.run(&["push", &built], &[]);
+    assert!(
+        out.status.success(),
+        "push of the built image: {}",
+        stderr(&out)
+    );
+    assert!(ecr.tags("test-repos").contains(&"built".to_string()));
+
+    // skopeo (containers/image): reads docker's credHelpers, runs the helper, copies an
+    // image into the registry. Its own name resolution sees the registry's name through
+    // a private /etc/hosts, as the engine does.
+    let archive = TempDir::new("skopeo");
+    let tarball = archive.path().join("image.tar");
+    let out = docker.run(&["save", "-o", tarball.to_str().unwrap(), &built], &[]);
+    assert!(out.status.success(), "docker save: {}", stderr(&out));
+    let hosts = archive.path().join("hosts");
+    std::fs::write(
+        &hosts,
+        format!(
+            "{}\n127.0.0.1 {REGISTRY}\n",
+            std::fs::read_to_string("/etc/hosts").unwrap_or_default()
+        ),
+    )
+    .unwrap();
+    let authfile = docker.config.path().join("config.json");
+    let script = format!(
+        "mount --bind {} /etc/hosts && exec {} --insecure-policy copy --dest-tls-verify=false --dest-authfile {} docker-archive:{} docker://{ecr_host}/test-repos:skopeo",
+        hosts.display(),
+        skopeo.display(),
+        authfile.display(),
+        tarball.display(),
+    );
+    let path = format!(
+        "{}:{}",
+        docker.bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let calls = proxy.count("ecr:GetAuthorizationToken");
+    let mut cmd = std::process::Command::new(unshare);
+    cmd.args(["-m", "sh", "-c", &script])
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", sandbox.home.path())
+        .env("AWS_ENDPOINT_URL", &proxy.endpoint);
+    let out = run_with_stdin(&mut cmd, b"");
+    assert!(
+        out.status.success(),
+        "skopeo copy failed:\n{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(ecr.tags("test-repos").contains(&"skopeo".to_string()));
+    assert_eq!(
+        proxy.count("ecr:GetAuthorizationToken"),
+        calls,
+        "skopeo was served from the helper's cache"
+    );
+}
