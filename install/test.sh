@@ -23,7 +23,7 @@ cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
 
 phase "install from source (install/install.sh)"
-install/install.sh --prefix "$prefix/src/bin"
+PATH="$prefix/src/bin:$PATH" install/install.sh --prefix "$prefix/src/bin"
 "$prefix/src/bin/docker-credential-ecr-role" version
 for f in share/man/man1/docker-credential-ecr-role.1 share/bash-completion/completions/docker-credential-ecr-role \
   share/zsh/site-functions/_docker-credential-ecr-role share/fish/vendor_completions.d/docker-credential-ecr-role.fish; do
@@ -50,7 +50,7 @@ done
 phase "a release archive for this machine, installed from the archive"
 install/release.sh --out "$prefix/dist"
 (cd "$prefix/dist" && sha256sum -c ./*.sha256)
-install/install.sh --archive "$prefix"/dist/*.tar.gz --prefix "$prefix/archive/bin"
+PATH="$prefix/archive/bin:$PATH" install/install.sh --archive "$prefix"/dist/*.tar.gz --prefix "$prefix/archive/bin"
 "$prefix/archive/bin/docker-credential-ecr-role" version
 [ -s "$prefix/archive/share/man/man1/docker-credential-ecr-role.1" ]
 tar -tzf "$prefix"/dist/*.tar.gz | grep -q '/LICENSE$'

@@ -34,7 +34,11 @@ pub enum Error {
 
 /// Why a registry's token could not be had, with the identity that was tried.
 #[derive(Debug, thiserror::Error)]
-#[error("{registry}: {}: {source}", describe(identity))]
+#[error(
+    "{registry}: {}: {source}{}",
+    describe(identity),
+    drop_hint(registry, source)
+)]
 pub struct TokenError {
     /// The registry docker asked for.
     pub registry: Registry,
@@ -60,6 +64,17 @@ impl Error {
             self,
             Error::NotEcr | Error::Protocol(ProtocolError::EmptyServerUrl)
         )
+    }
+}
+
+/// For a role the user may not assume: a legacy `docker build` asks for every
+/// `credHelpers` entry, so an entry left over from another job fails every build.
+fn drop_hint(registry: &Registry, source: &AwsError) -> String {
+    match source {
+        AwsError::AssumeRoleDenied { .. } => format!(
+            "; or, if you no longer use {registry}, drop it: docker-credential-ecr-role registries --remove {registry}"
+        ),
+        _ => String::new(),
     }
 }
 
@@ -105,7 +120,9 @@ mod tests {
              profile ECRLoginAndPushRoleProfile (role ECRLoginAndPushRole): user-for-switch may not \
              assume role ECRLoginAndPushRole (AccessDenied): allow sts:AssumeRole on \
              arn:aws:iam::123456789012:role/ECRLoginAndPushRole in a policy of user-for-switch, and \
-             name user-for-switch in the role's trust policy"
+             name user-for-switch in the role's trust policy; or, if you no longer use \
+             123456789012.dkr.ecr.ap-northeast-1.amazonaws.com, drop it: docker-credential-ecr-role \
+             registries --remove 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com"
         );
         assert!(!text.contains('\n'));
         assert!(err.also_on_stderr());

@@ -476,3 +476,47 @@ fn doctor_on_an_unwired_machine_suggests_a_profile_that_switches_role() {
         "{report}"
     );
 }
+
+#[test]
+fn doctor_without_a_registry_checks_every_wired_one_and_names_the_broken() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = wired_sandbox(&proxy);
+    // A second registry wired to a role the user may not assume (left over from another job).
+    let stale = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+    let out = sandbox.run(
+        &[
+            "setup",
+            "--registry",
+            stale,
+            "--profile",
+            "OtherRoleProfile",
+        ],
+        "",
+        &[],
+    );
+    assert!(out.status.success(), "setup: {}", transcript(&out));
+    let out = sandbox.run(&["doctor"], "", &[]);
+    let report = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains(&format!("docker-credential-ecr-role doctor: {REGISTRY}\n")),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("docker-credential-ecr-role doctor: {stale}\n")),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("2 registries checked; broken: {stale}")),
+        "{report}"
+    );
+    // And a get for it says how to drop the entry.
+    let out = sandbox.get(stale, &[]);
+    assert!(
+        stdout(&out).contains(&format!(
+            "docker-credential-ecr-role registries --remove {stale}"
+        )),
+        "{}",
+        stdout(&out)
+    );
+}

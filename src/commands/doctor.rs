@@ -93,24 +93,88 @@ pub fn run(registry: Option<&str>, json: bool, out: &mut impl Write) -> Result<b
     let docker_config = docker_config_path();
     let docker_doc = read_docker_config(&docker_config);
     let suffix = helper_suffix();
-    let server = match registry {
-        Some(r) => r.to_string(),
-        None => first_wired_registry(docker_doc.as_ref(), &suffix, &ctx.settings)
-            .ok_or(DoctorError::NoRegistry)?,
+    // Without a registry: every one docker hands to this helper (a legacy `docker build`
+    // and the docker SDK's `images.build` ask for all of them, and one broken entry
+    // breaks them), else every one the settings map.
+    let servers = match registry {
+        Some(r) => vec![r.to_string()],
+        None => wired_registries(docker_doc.as_ref(), &suffix, &ctx.settings),
     };
-    let registry = context::registry(&server, &ctx.settings)
-        .ok_or_else(|| DoctorError::NotEcr(server.clone()))?;
-    let identity = ctx.identity(&registry);
-
-    let mut checks = vec![
-        wiring_check(
+    if servers.is_empty() {
+        return Err(DoctorError::NoRegistry);
+    }
+    let mut reports = Vec::new();
+    for server in &servers {
+        let registry = context::registry(server, &ctx.settings)
+            .ok_or_else(|| DoctorError::NotEcr(server.clone()))?;
+        let checks = check_registry(
+            &ctx,
             docker_doc.as_ref(),
             &docker_config,
-            &registry,
             &suffix,
-            &suggested_setup(&identity, &ctx),
+            &registry,
+        )?;
+        reports.push((server.clone(), registry, checks));
+    }
+    let ok = |checks: &[Check]| checks.iter().all(|c| c.status != "fail");
+    let all_ok = reports.iter().all(|(_, _, checks)| ok(checks));
+    let text = if json {
+        let docs: Vec<Value> = reports
+            .iter()
+            .map(|(_, registry, checks)| {
+                serde_json::json!({"registry": registry.host, "ok": ok(checks), "checks": checks})
+            })
+            .collect();
+        let doc = match docs.as_slice() {
+            [one] => one.clone(),
+            _ => serde_json::json!({"ok": all_ok, "registries": docs}),
+        };
+        serde_json::to_string_pretty(&doc).expect("JSON always serialises") + "\n"
+    } else {
+        let mut text: String = reports
+            .iter()
+            .map(|(server, _, checks)| render(server, checks, ok(checks)))
+            .collect::<Vec<_>>()
+            .join("\n");
+        if reports.len() > 1 {
+            let broken: Vec<&str> = reports
+                .iter()
+                .filter(|(_, _, checks)| !ok(checks))
+                .map(|(server, _, _)| server.as_str())
+                .collect();
+            text.push_str(&match broken.as_slice() {
+                [] => format!("\n{} registries checked: all passed\n", reports.len()),
+                _ => format!(
+                    "\n{} registries checked; broken: {} (or drop an entry you no longer use: docker-credential-ecr-role registries --remove HOST)\n",
+                    reports.len(),
+                    broken.join(", ")
+                ),
+            });
+        }
+        text
+    };
+    let _ = out.write_all(text.as_bytes());
+    Ok(all_ok)
+}
+
+/// Every check of one registry.
+fn check_registry(
+    ctx: &Context,
+    docker_doc: Option<&Value>,
+    docker_config: &std::path::Path,
+    suffix: &str,
+    registry: &Registry,
+) -> Result<Vec<Check>, DoctorError> {
+    let identity = ctx.identity(registry);
+    let mut checks = vec![
+        wiring_check(
+            docker_doc,
+            docker_config,
+            registry,
+            suffix,
+            &suggested_setup(&identity, ctx),
         ),
-        match on_path(&suffix) {
+        match on_path(suffix) {
             Some(path) => Check::ok("helper on PATH", tilde(&path)),
             None => Check::fail(
                 "helper on PATH",
@@ -121,24 +185,10 @@ pub fn run(registry: Option<&str>, json: bool, out: &mut impl Write) -> Result<b
         profile_check(&identity),
     ];
     if checks.last().is_some_and(|c| c.status != "fail") {
-        aws::block_on(aws_checks(&ctx, &registry, &identity, &mut checks))?;
+        aws::block_on(aws_checks(ctx, registry, &identity, &mut checks))?;
     }
-    checks.push(cache_check(&ctx, &registry, &identity));
-
-    let all_ok = checks.iter().all(|c| c.status != "fail");
-    let text = if json {
-        serde_json::to_string_pretty(&serde_json::json!({
-            "registry": registry.host,
-            "ok": all_ok,
-            "checks": checks,
-        }))
-        .expect("JSON always serialises")
-            + "\n"
-    } else {
-        render(&server, &checks, all_ok)
-    };
-    let _ = out.write_all(text.as_bytes());
-    Ok(all_ok)
+    checks.push(cache_check(ctx, registry, &identity));
+    Ok(checks)
 }
 
 /// The AWS links, through the very chain `get` runs (a kept MFA role session
@@ -345,18 +395,26 @@ fn minutes(secs: u64) -> String {
     format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60)
 }
 
-/// The registry to check when none is given: docker's first credHelpers entry that
-/// names this helper, else the first mapped registry.
-fn first_wired_registry(doc: Option<&Value>, suffix: &str, settings: &Settings) -> Option<String> {
-    let wired = doc
+/// The registries to check when none is given: docker's credHelpers entries that name
+/// this helper, else every registry the settings map.
+fn wired_registries(doc: Option<&Value>, suffix: &str, settings: &Settings) -> Vec<String> {
+    let wired: Vec<String> = doc
         .and_then(|d| d.get("credHelpers"))
         .and_then(Value::as_object)
-        .and_then(|h| {
+        .map(|h| {
             h.iter()
-                .find(|(k, v)| v.as_str() == Some(suffix) && Registry::parse(k).is_some())
+                .filter(|(k, v)| {
+                    v.as_str() == Some(suffix) && context::registry(k, settings).is_some()
+                })
                 .map(|(k, _)| k.clone())
-        });
-    wired.or_else(|| settings.registries.keys().next().cloned())
+                .collect()
+        })
+        .unwrap_or_default();
+    if wired.is_empty() {
+        settings.registries.keys().cloned().collect()
+    } else {
+        wired
+    }
 }
 
 fn render(server: &str, checks: &[Check], all_ok: bool) -> String {
