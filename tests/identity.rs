@@ -562,3 +562,84 @@ fn the_mfa_prompt_waits_a_bounded_time() {
     );
     assert_eq!(proxy.count("sts:AssumeRole"), 0);
 }
+
+#[test]
+fn a_get_that_needs_a_code_waits_its_turn_at_the_terminal() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = mfa_sandbox(&proxy);
+    // Another process is at the terminal: it holds the prompt's turn (a real flock(1)).
+    std::fs::create_dir_all(sandbox.cache_dir()).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(sandbox.cache_dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let turn = sandbox.cache_dir().join("lock-mfa-prompt");
+    let mut holder = Command::new(require_program("flock"))
+        .arg("-x")
+        .arg(&turn)
+        .arg(require_program("cat"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while Command::new(require_program("flock"))
+        .args(["-n", "-s"])
+        .arg(&turn)
+        .arg("true")
+        .status()
+        .unwrap()
+        .success()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "flock never took the turn"
+        );
+    }
+
+    // A get on a terminal, its screen written to a file as it happens (script -f).
+    let url = sandbox.home.path().join("server-url");
+    std::fs::write(&url, REGISTRY).unwrap();
+    let screen = sandbox.home.path().join("screen.txt");
+    let mut get = Command::new(require_program("script"))
+        .args(["-qfec", &format!("{HELPER} get < {}", url.display())])
+        .arg(&screen)
+        .env_clear()
+        .envs(sandbox_env(&sandbox))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let shown = || std::fs::read_to_string(&screen).unwrap_or_default();
+    // While the other process has the turn, no prompt (without the turn it shows at once).
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert!(
+        !shown().contains("MFA code for"),
+        "prompted out of turn: {}",
+        shown()
+    );
+    // The other process is done: now the get asks, and takes the code.
+    let _ = holder.kill();
+    let _ = holder.wait();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !shown().contains("MFA code for") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never prompted: {}",
+            shown()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    {
+        use std::io::Write;
+        let mut stdin = get.stdin.take().unwrap();
+        stdin.write_all(b"123456\n").unwrap();
+        let status = get.wait().unwrap();
+        assert!(status.success(), "{}", shown());
+    }
+    assert!(
+        shown().contains(&format!("\"Secret\":\"{PASSWORD}\"")),
+        "{}",
+        shown()
+    );
+    assert_eq!(proxy.count("sts:AssumeRole"), 1);
+}
