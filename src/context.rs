@@ -4,12 +4,14 @@
 //! command asks — which registry, which identity, which cache key — so `get`,
 //! `login` and `doctor` cannot answer them differently.
 
-use crate::cache::{Cache, CacheKey};
-use crate::config::{self, ConfigError, Settings};
+use crate::cache::{Cache, CacheKey, CachedToken, Freshness};
+use crate::clock::now_secs;
 use crate::home::{AwsFiles, HomeError};
 use crate::identity::{self, ChosenBy, Identity};
+use crate::log::debug;
 use crate::profiles::{ProfileError, Profiles};
 use crate::registry::Registry;
+use crate::settings::{self, ConfigError, Settings};
 
 /// Why the context could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +56,7 @@ impl Context {
             registry,
             &self.settings,
             &self.profiles,
-            config::env_nonempty,
+            settings::env_nonempty,
         )
     }
 
@@ -64,7 +66,7 @@ impl Context {
             profile.to_string(),
             ChosenBy::EnvOverride,
             &self.profiles,
-            config::env_nonempty,
+            settings::env_nonempty,
         )
     }
 
@@ -86,13 +88,55 @@ pub fn registry(server_url: &str, settings: &Settings) -> Option<Registry> {
     })
 }
 
+/// The longest lifetime a token is kept for, whatever the endpoint says: ECR's own 12 hours.
+const MAX_TOKEN_LIFETIME_SECS: u64 = 12 * 3600;
+
 /// The token cache: off when turned off or when it has no place.
 pub fn open_cache() -> Cache {
-    if config::cache_disabled() {
+    if settings::cache_disabled() {
         return Cache::off();
     }
-    match config::cache_dir() {
+    match settings::cache_dir() {
         Ok(dir) => Cache::new(dir),
         Err(_) => Cache::off(),
+    }
+}
+
+impl Context {
+    /// Fetches the registry's token through the identity and keeps it in the cache when
+    /// it has a usable lifetime (a cache that can't be written is a warning, not a failure).
+    pub fn fetch_and_keep(
+        &self,
+        registry: &Registry,
+        identity: &Identity,
+    ) -> Result<CachedToken, crate::aws::AwsError> {
+        let fetched_at = now_secs();
+        let started = std::time::Instant::now();
+        let token = crate::aws::fetch_token(registry, identity, &self.profiles, &self.cache)?;
+        debug!(
+            "fetched in {} ms, expires at {:?}",
+            started.elapsed().as_millis(),
+            token.expires_at
+        );
+        // An endpoint's expiry is believed only up to ECR's real lifetime.
+        let expires_at = token
+            .expires_at
+            .unwrap_or(0)
+            .min(fetched_at.saturating_add(MAX_TOKEN_LIFETIME_SECS));
+        let entry = CachedToken::new(
+            &Context::key(registry, identity),
+            registry,
+            token.username,
+            token.password,
+            fetched_at,
+            expires_at,
+        );
+        if entry.freshness(fetched_at) == Freshness::Fresh
+            && let Err(e) = self.cache.store(&entry)
+        {
+            debug!("token not cached: {e}");
+            crate::text::warn(format_args!("token not cached: {e}"));
+        }
+        Ok(entry)
     }
 }

@@ -12,7 +12,7 @@ use crate::home::home_dir;
 
 /// docker's config.json: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
 pub fn docker_config_path() -> PathBuf {
-    match crate::config::env_nonempty("DOCKER_CONFIG") {
+    match crate::settings::env_nonempty("DOCKER_CONFIG") {
         Some(dir) => PathBuf::from(dir).join("config.json"),
         None => home_dir().unwrap_or_default().join(".docker/config.json"),
     }

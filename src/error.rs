@@ -2,10 +2,10 @@
 //! the one line the user sees, and the decision where docker and the user see it.
 
 use crate::aws::AwsError;
-use crate::config::ConfigError;
 use crate::identity::{ChosenBy, Identity};
 use crate::protocol::{NOT_FOUND, ProtocolError};
 use crate::registry::Registry;
+use crate::settings::ConfigError;
 
 pub use crate::text::PROGRAM;
 

@@ -9,9 +9,9 @@
 use std::fmt;
 
 use crate::chain::{self, Chain, ChainError, Selection};
-use crate::config::{ENV_PROFILE, Settings};
 use crate::profiles::Profiles;
 use crate::registry::Registry;
+use crate::settings::{ENV_PROFILE, Settings};
 
 /// The environment that changes who a token is fetched as or where it comes from, so
 /// it is part of the cache key (a token fetched from one endpoint is not served for another).
@@ -201,8 +201,8 @@ fn fingerprint(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::RegistrySettings;
     use crate::profiles::FileKind;
+    use crate::settings::RegistrySettings;
 
     const HOST: &str = "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com";
 

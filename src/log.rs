@@ -24,10 +24,12 @@ fn target() -> Option<&'static PathBuf> {
     static TARGET: OnceLock<Option<PathBuf>> = OnceLock::new();
     TARGET
         .get_or_init(|| {
-            let value = crate::config::env_nonempty(ENV_LOG)?;
+            let value = crate::settings::env_nonempty(ENV_LOG)?;
             match value.as_str() {
                 "0" | "false" => None,
-                "1" | "true" => crate::config::cache_dir().ok().map(|d| d.join("debug.log")),
+                "1" | "true" => crate::settings::cache_dir()
+                    .ok()
+                    .map(|d| d.join("debug.log")),
                 path => Some(PathBuf::from(path)),
             }
         })

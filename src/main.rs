@@ -7,13 +7,11 @@ mod chain;
 mod cli;
 mod clock;
 mod commands;
-mod config;
 mod context;
 mod deadline;
 mod docker_config;
 mod error;
 mod files;
-mod helper;
 mod home;
 mod identity;
 mod log;
@@ -24,7 +22,9 @@ mod registry;
 #[cfg(test)]
 mod sdk_conformance;
 mod secret;
+mod settings;
 mod text;
+mod verbs;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -58,9 +58,9 @@ fn main() -> ExitCode {
         )),
         Command::Registries { remove } => user_command(match remove {
             Some(host) => {
-                commands::setup::remove(&host, &mut text::Scrubbed::new(std::io::stdout()))
+                commands::registries::remove(&host, &mut text::Scrubbed::new(std::io::stdout()))
             }
-            None => commands::setup::list(&mut text::Scrubbed::new(std::io::stdout())),
+            None => commands::registries::list(&mut text::Scrubbed::new(std::io::stdout())),
         }),
         Command::Login { registry, profile } => user_command(commands::login::run(
             registry.as_deref(),
@@ -122,10 +122,10 @@ fn protocol(verb: Verb) -> ExitCode {
     let stdin = std::io::stdin().lock();
     let mut stdout = std::io::stdout().lock();
     let result = match verb {
-        Verb::Get => helper::get(stdin, &mut stdout),
-        Verb::Store => helper::store(stdin),
-        Verb::Erase => helper::erase(stdin),
-        Verb::List => helper::list(&mut stdout),
+        Verb::Get => verbs::get(stdin, &mut stdout),
+        Verb::Store => verbs::store(stdin),
+        Verb::Erase => verbs::erase(stdin),
+        Verb::List => verbs::list(&mut stdout),
         Verb::Version => writeln!(stdout, "{} {}", error::PROGRAM, env!("ECR_ROLE_VERSION"))
             .map_err(Error::Output),
     };
@@ -187,6 +187,11 @@ impl UsageError for commands::login::LoginError {
     }
 }
 impl UsageError for std::io::Error {}
+impl UsageError for commands::registries::RegistriesError {
+    fn is_usage(&self) -> bool {
+        matches!(self, commands::registries::RegistriesError::NotAHost(_))
+    }
+}
 
 /// Docker reads a helper's error from stdout (exit 1); the user sees stderr.
 fn report(err: &Error) -> ExitCode {

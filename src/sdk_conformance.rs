@@ -157,7 +157,7 @@ fn file_location_suite() {
                     .unwrap();
             let identity = crate::identity::resolve(
                 &registry,
-                &crate::config::Settings::default(),
+                &crate::settings::Settings::default(),
                 &Profiles::default(),
                 env,
             );

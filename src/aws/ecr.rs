@@ -97,7 +97,7 @@ fn use_fips_endpoint(registry: &Registry, custom_endpoint: bool) -> bool {
 /// Whether an endpoint was set (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_ECR`, a profile's
 /// `endpoint_url`): it is used as given, and the SDK refuses to combine it with FIPS.
 fn custom_endpoint(sdk: &SdkConfig) -> bool {
-    sdk.endpoint_url().is_some() || crate::config::env_nonempty("AWS_ENDPOINT_URL_ECR").is_some()
+    sdk.endpoint_url().is_some() || crate::settings::env_nonempty("AWS_ENDPOINT_URL_ECR").is_some()
 }
 
 /// Decodes ECR's token: base64 of `AWS:<password>`.

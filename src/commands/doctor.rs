@@ -13,12 +13,12 @@ use crate::aws::credentials::{self, Step};
 use crate::aws::{self, AwsError, assume_role, ecr};
 use crate::cache::Freshness;
 use crate::clock::now_secs;
-use crate::config::{self, Settings};
 use crate::context::{self, Context, ContextError};
 use crate::docker_config::{docker_config_path, helper_suffix, on_path, read_docker_config};
 use crate::home::tilde;
 use crate::identity::{ChosenBy, Identity};
 use crate::registry::{Registry, host_of};
+use crate::settings::{self, Settings};
 use aws_sdk_sts::config::Credentials;
 
 /// One link of the chain.
@@ -80,7 +80,7 @@ pub enum DoctorError {
     #[error("{0} is not an ECR registry host")]
     NotEcr(String),
     #[error("{0}")]
-    Config(#[from] config::ConfigError),
+    Config(#[from] settings::ConfigError),
     #[error("{0}")]
     Context(#[from] ContextError),
     #[error(transparent)]

@@ -8,9 +8,9 @@ use std::io::Write;
 
 use crate::aws::{self, AwsError};
 use crate::clock::now_secs;
-use crate::config::{self, ENV_PROFILE};
 use crate::context::{self, Context, ContextError};
 use crate::identity;
+use crate::settings::{self, ENV_PROFILE};
 
 /// Why login failed.
 #[derive(Debug, thiserror::Error)]
@@ -18,7 +18,7 @@ pub enum LoginError {
     #[error("{0} is not an ECR registry host")]
     NotEcr(String),
     #[error("{0}")]
-    Config(#[from] config::ConfigError),
+    Config(#[from] settings::ConfigError),
     #[error("{0}")]
     Context(#[from] ContextError),
     #[error("profile {profile}: {source}")]
@@ -71,7 +71,7 @@ pub fn run(
         .ok_or_else(|| LoginError::NotEcr(server.to_string()))?;
     let env = |name: &str| match (name, profile) {
         (ENV_PROFILE, Some(p)) => Some(p.to_string()),
-        _ => config::env_nonempty(name),
+        _ => settings::env_nonempty(name),
     };
     let identity = identity::resolve(&registry, &ctx.settings, &ctx.profiles, env);
     let entry = ctx

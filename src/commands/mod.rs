@@ -1,8 +1,10 @@
-//! The commands a person runs (docker never calls them): `setup`, `doctor`,
-//! `policy`, `login`. Each is built on the modules the protocol path uses.
+//! The commands a person runs (docker never calls them): `setup`, `doctor`, `policy`,
+//! `login`, `registries`, `completions` and `man`, one file each, each built on the
+//! modules the protocol path uses, none on another command's internals.
 
 pub mod doctor;
 pub mod login;
 pub mod manual;
 pub mod policy;
+pub mod registries;
 pub mod setup;

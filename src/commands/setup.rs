@@ -10,7 +10,6 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::config;
 use crate::docker_config::{
     docker_config_path, helper_suffix, on_path, read_docker_config, to_pretty,
 };
@@ -19,6 +18,7 @@ use crate::home::tilde;
 use crate::profile_edit::{EditError, with_role_profile};
 use crate::profiles::Profiles;
 use crate::registry::{Registry, RegistryKind, host_of};
+use crate::settings;
 
 /// What `setup` was asked to do.
 #[derive(Debug, Clone)]
@@ -153,7 +153,7 @@ pub enum SetupError {
         source: std::io::Error,
     },
     #[error("{0}")]
-    Config(#[from] config::ConfigError),
+    Config(#[from] settings::ConfigError),
     #[error("{what}: {why}")]
     Invalid {
         what: &'static str,
@@ -206,7 +206,7 @@ pub fn run(request: &SetupRequest, out: &mut impl Write) -> Result<Vec<String>, 
         });
     }
 
-    let settings_path = config::settings_path()?;
+    let settings_path = settings::settings_path()?;
     let mut sets: Vec<(&[&str], &str)> = Vec::new();
     let profile_keys = ["registries", registry.host.as_str(), "profile"];
     let id_keys = ["registries", registry.host.as_str(), "registry_id"];
@@ -264,95 +264,6 @@ pub fn run(request: &SetupRequest, out: &mut impl Write) -> Result<Vec<String>, 
     }
     let _ = out.write_all(report.as_bytes());
     Ok(warnings)
-}
-
-/// `registries`: every registry the helper's settings map, and how.
-pub fn list(out: &mut impl Write) -> Result<bool, SetupError> {
-    let settings = crate::config::Settings::load()?;
-    let mut report = String::new();
-    for (host, r) in &settings.registries {
-        let how = match (&r.profile, &r.role_arn) {
-            (Some(profile), _) => format!("profile {profile}"),
-            (None, Some(role)) => format!(
-                "role {role} from profile {}",
-                r.source_profile.as_deref().unwrap_or("default")
-            ),
-            (None, None) => "the default profile".to_string(),
-        };
-        let alias = match (&r.registry_id, &r.region) {
-            (Some(id), Some(region)) => format!(" (stands for ECR registry {id} in {region})"),
-            _ => String::new(),
-        };
-        report.push_str(&format!("{host}{alias}: {how}\n"));
-    }
-    if let Some(default) = &settings.default_profile {
-        report.push_str(&format!("any other ECR registry: profile {default}\n"));
-    }
-    if report.is_empty() {
-        report.push_str(
-            "no registry is mapped: `setup --registry HOST --profile PROFILE` adds one\n",
-        );
-    }
-    let _ = out.write_all(report.as_bytes());
-    Ok(true)
-}
-
-/// `registries --remove HOST`: drops the registry's mapping and its `credHelpers`
-/// entries (any port), with the same care as `setup` (atomic, backups, nothing else touched).
-pub fn remove(host: &str, out: &mut impl Write) -> Result<bool, SetupError> {
-    let bare = host_of(host).ok_or_else(|| SetupError::NotEcr(host.to_string()))?;
-    let settings_path = config::settings_path()?;
-    let docker_config = docker_config_path();
-    let mut report = String::new();
-    for (path, object_key) in [
-        (&settings_path, "registries"),
-        (&docker_config, "credHelpers"),
-    ] {
-        let before = read(path)?;
-        let Some(text) = before.as_deref().filter(|t| !t.trim().is_empty()) else {
-            continue;
-        };
-        let mut doc: Value = serde_json::from_str(text).map_err(|e| SetupError::Json {
-            path: tilde(path),
-            detail: e.to_string(),
-        })?;
-        let Some(map) = doc.get_mut(object_key).and_then(Value::as_object_mut) else {
-            continue;
-        };
-        // Only our own entries: docker's credHelpers may name other helpers for this host.
-        let suffix = helper_suffix();
-        let doomed: Vec<String> = map
-            .iter()
-            .filter(|(k, v)| {
-                host_of(k).as_deref() == Some(bare.as_str())
-                    && (object_key == "registries" || v.as_str() == Some(suffix.as_str()))
-            })
-            .map(|(k, _)| k.clone())
-            .collect();
-        if doomed.is_empty() {
-            continue;
-        }
-        for key in &doomed {
-            map.shift_remove(key);
-        }
-        let change = Change {
-            path: path.clone(),
-            before,
-            after: to_pretty(&doc),
-            new_mode: 0o600,
-        };
-        change.apply().map_err(|source| SetupError::Io {
-            action: "write",
-            path: tilde(path),
-            source,
-        })?;
-        report.push_str(&format!("{}: removed {}\n", tilde(path), doomed.join(", ")));
-    }
-    if report.is_empty() {
-        report.push_str(&format!("{bare} was not mapped: nothing to remove\n"));
-    }
-    let _ = out.write_all(report.as_bytes());
-    Ok(true)
 }
 
 /// The registry as docker names it in `credHelpers`: `host` or `host:port`, no scheme or path.

@@ -21,8 +21,6 @@ use crate::registry::Registry;
 /// How long a `get` waits for another process fetching the same token before fetching
 /// itself (a holder that is stuck or stopped costs no more than this; see [`crate::deadline`]).
 const LOCK_WAIT: Duration = Duration::from_secs(10);
-/// The longest lifetime a token is kept for, whatever the endpoint says: ECR's own 12 hours.
-const MAX_TOKEN_LIFETIME_SECS: u64 = 12 * 3600;
 
 /// `get`: the registry's credentials as docker's JSON.
 pub fn get(input: impl Read, out: &mut impl Write) -> Result<(), Error> {
@@ -92,45 +90,6 @@ pub fn get(input: impl Read, out: &mut impl Write) -> Result<(), Error> {
     }
 }
 
-impl Context {
-    /// Fetches the registry's token through the identity and keeps it in the cache when
-    /// it has a usable lifetime (a cache that can't be written is a warning, not a failure).
-    pub fn fetch_and_keep(
-        &self,
-        registry: &Registry,
-        identity: &Identity,
-    ) -> Result<CachedToken, crate::aws::AwsError> {
-        let fetched_at = now_secs();
-        let started = std::time::Instant::now();
-        let token = crate::aws::fetch_token(registry, identity, &self.profiles, &self.cache)?;
-        debug!(
-            "fetched in {} ms, expires at {:?}",
-            started.elapsed().as_millis(),
-            token.expires_at
-        );
-        // An endpoint's expiry is believed only up to ECR's real lifetime.
-        let expires_at = token
-            .expires_at
-            .unwrap_or(0)
-            .min(fetched_at.saturating_add(MAX_TOKEN_LIFETIME_SECS));
-        let entry = CachedToken::new(
-            &Context::key(registry, identity),
-            registry,
-            token.username,
-            token.password,
-            fetched_at,
-            expires_at,
-        );
-        if entry.freshness(fetched_at) == Freshness::Fresh
-            && let Err(e) = self.cache.store(&entry)
-        {
-            debug!("token not cached: {e}");
-            crate::text::warn(format_args!("token not cached: {e}"));
-        }
-        Ok(entry)
-    }
-}
-
 /// `store`: docker login hands us credentials; ours come from AWS, so a valid
 /// payload is accepted and nothing is kept (`docker login` keeps working).
 pub fn store(input: impl Read) -> Result<(), Error> {
@@ -155,7 +114,7 @@ pub fn erase(input: impl Read) -> Result<(), Error> {
 /// The registry a server URL names, and the settings read for it. For a host that is
 /// not ECR by its name, a broken settings file is not a reason to speak up: docker
 /// must carry on quietly for Docker Hub and friends (`get` and `erase` alike).
-fn ours(server_url: &str) -> Result<(Registry, crate::config::Settings), Error> {
+fn ours(server_url: &str) -> Result<(Registry, crate::settings::Settings), Error> {
     let settings = match Registry::parse(server_url) {
         Some(_) => Context::settings()?,
         None => Context::settings().map_err(|_| Error::NotEcr)?,
