@@ -35,8 +35,6 @@ pub fn get(input: impl Read, out: &mut impl Write) -> Result<(), Error> {
             crate::aws::AwsError::Chain(e.clone()),
         ));
     }
-    let key = Context::key(&registry, &identity);
-    let cache = &ctx.cache;
     debug!(
         "get {}: profile {} ({}), role {}",
         registry.host,
@@ -44,47 +42,80 @@ pub fn get(input: impl Read, out: &mut impl Write) -> Result<(), Error> {
         identity.chosen_by,
         identity.role_arn.as_deref().unwrap_or("none")
     );
-
-    let mut cached = cache.lookup(&key);
-    if let Some(token) = cached.as_ref().filter(|t| is_fresh(t)) {
-        debug!("cache hit, expires at {}", token.expires_at);
-        return answer(out, &server_url, token);
+    let on_miss = || {
+        // From here on `get` may wait (a lock, a credential process, the network): bound it.
+        crate::deadline::arm(format!(
+            "{PROGRAM}: {}: no answer within {} s (another helper process holding the lock, a credential_process or the AWS endpoint took too long); run `{PROGRAM} doctor {}` to see which",
+            registry.host,
+            crate::deadline::GET_DEADLINE.as_secs(),
+            registry.host
+        ))
+    };
+    let fetch = || ctx.fetch_and_keep(&registry, &identity);
+    let key = Context::key(&registry, &identity);
+    match token_for(&ctx.cache, &key, LOCK_WAIT, on_miss, fetch) {
+        Got::Token(token) => answer(out, &server_url, &token),
+        Got::Fallback(token, source) => {
+            let error = token_error(registry, identity, source);
+            let minutes = token.expires_at.saturating_sub(now_secs()) / 60;
+            let line = format!(
+                "{error} (warning: using the cached token, which expires in {minutes} minutes)"
+            );
+            let _ = writeln!(std::io::stderr(), "{}", crate::text::for_person(&line));
+            answer(out, &server_url, &token)
+        }
+        Got::Failed(source) => Err(token_error(registry, identity, source)),
     }
-    // From here on `get` may wait (a lock, a credential process, the network): bound it.
-    crate::deadline::arm(format!(
-        "{PROGRAM}: {}: no answer within {} s (another helper process holding the lock, a credential_process or the AWS endpoint took too long); run `{PROGRAM} doctor {}` to see which",
-        registry.host,
-        crate::deadline::GET_DEADLINE.as_secs(),
-        registry.host
-    ));
+}
+
+/// What [`token_for`] got.
+#[derive(Debug)]
+enum Got {
+    /// A token to answer with (fresh from the cache, or just fetched).
+    Token(CachedToken),
+    /// The fetch failed, but a cached token still has time left: use it, and say why.
+    Fallback(CachedToken, crate::aws::AwsError),
+    /// The fetch failed and nothing cached can stand in.
+    Failed(crate::aws::AwsError),
+}
+
+/// `get`'s decision, with what it touches passed in (so it is unit-tested without AWS):
+/// a fresh cached token answers at once; otherwise `on_miss` runs, the key's lock is
+/// taken (or waited for, at most `lock_wait`, while another process fetches), the cache
+/// is read again, and only then `fetch` runs; if it fails, a token that is still usable
+/// stands in.
+fn token_for(
+    cache: &crate::cache::Cache,
+    key: &crate::cache::CacheKey,
+    lock_wait: Duration,
+    on_miss: impl FnOnce(),
+    fetch: impl FnOnce() -> Result<CachedToken, crate::aws::AwsError>,
+) -> Got {
+    let mut cached = cache.lookup(key);
+    if let Some(token) = cached.take_if(|t| is_fresh(t)) {
+        debug!("cache hit, expires at {}", token.expires_at);
+        return Got::Token(token);
+    }
+    on_miss();
     // Held until `get` returns: other processes wanting this key wait for this one.
-    let _held = match cache.lock(&key, LOCK_WAIT) {
+    let _held = match cache.lock(key, lock_wait) {
         Lock::Held(held) => Some(held),
         Lock::WaitedForAnother | Lock::Unavailable => None,
     };
     // Another process may have fetched while this one waited for the lock.
-    cached = cache.lookup(&key).or(cached);
-    if let Some(token) = cached.as_ref().filter(|t| is_fresh(t)) {
+    cached = cache.lookup(key).or(cached);
+    if let Some(token) = cached.take_if(|t| is_fresh(t)) {
         debug!("cache hit after waiting for another fetch");
-        return answer(out, &server_url, token);
+        return Got::Token(token);
     }
-
     debug!("cache miss: fetching a token from AWS");
-    match ctx.fetch_and_keep(&registry, &identity) {
-        Ok(entry) => answer(out, &server_url, &entry),
+    match fetch() {
+        Ok(token) => Got::Token(token),
         Err(source) => {
             debug!("fetch failed: {source}");
             match cached.filter(|t| t.freshness(now_secs()) == Freshness::Usable) {
-                Some(token) => {
-                    let error = token_error(registry, identity, source);
-                    let minutes = token.expires_at.saturating_sub(now_secs()) / 60;
-                    let line = format!(
-                        "{error} (warning: using the cached token, which expires in {minutes} minutes)"
-                    );
-                    let _ = writeln!(std::io::stderr(), "{}", crate::text::for_person(&line));
-                    answer(out, &server_url, &token)
-                }
-                None => Err(token_error(registry, identity, source)),
+                Some(token) => Got::Fallback(token, source),
+                None => Got::Failed(source),
             }
         }
     }
@@ -158,4 +189,145 @@ fn token_error(registry: Registry, identity: Identity, source: crate::aws::AwsEr
         identity,
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::{Cache, CacheKey};
+    use crate::secret::Secret;
+    use std::cell::Cell;
+
+    const HOST: &str = "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com";
+
+    /// A cache in a fresh directory, its key, and a token maker.
+    fn setup(name: &str) -> (Cache, CacheKey, std::path::PathBuf) {
+        let dir =
+            std::env::temp_dir().join(format!("ecr-role-verbs-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let registry = Registry::parse(HOST).unwrap();
+        let key = CacheKey::new(&registry.token_scope(), "p", Some("arn:r"), 7);
+        (Cache::new(dir.clone()), key, dir)
+    }
+
+    fn token(key: &CacheKey, password: &str, fetched_ago: u64, lifetime: u64) -> CachedToken {
+        let now = now_secs();
+        CachedToken::new(
+            key,
+            &Registry::parse(HOST).unwrap(),
+            "AWS".into(),
+            Secret::new(password.into()),
+            now - fetched_ago,
+            now - fetched_ago + lifetime,
+        )
+    }
+
+    fn denied() -> crate::aws::AwsError {
+        crate::aws::AwsError::NoToken
+    }
+
+    #[test]
+    fn a_fresh_cached_token_answers_without_a_fetch_or_a_deadline() {
+        let (cache, key, dir) = setup("hit");
+        cache.store(&token(&key, "cached", 60, 12 * 3600)).unwrap();
+        let (missed, fetched) = (Cell::new(false), Cell::new(false));
+        let got = token_for(
+            &cache,
+            &key,
+            Duration::ZERO,
+            || missed.set(true),
+            || {
+                fetched.set(true);
+                Err(denied())
+            },
+        );
+        assert!(matches!(got, Got::Token(t) if t.password.expose() == "cached"));
+        assert!(!missed.get() && !fetched.get());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_miss_fetches_once() {
+        let (cache, key, dir) = setup("miss");
+        let fetched = Cell::new(0);
+        let got = token_for(
+            &cache,
+            &key,
+            Duration::ZERO,
+            || {},
+            || {
+                fetched.set(fetched.get() + 1);
+                Ok(token(&key, "new", 0, 12 * 3600))
+            },
+        );
+        assert!(matches!(got, Got::Token(t) if t.password.expose() == "new"));
+        assert_eq!(fetched.get(), 1);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_stale_token_is_refreshed_and_stands_in_when_the_refresh_fails() {
+        let (cache, key, dir) = setup("stale");
+        // Ten of twelve hours gone: due for refresh, still usable.
+        cache
+            .store(&token(&key, "old", 10 * 3600, 12 * 3600))
+            .unwrap();
+        let got = token_for(
+            &cache,
+            &key,
+            Duration::ZERO,
+            || {},
+            || Ok(token(&key, "new", 0, 12 * 3600)),
+        );
+        assert!(matches!(got, Got::Token(t) if t.password.expose() == "new"));
+        let got = token_for(&cache, &key, Duration::ZERO, || {}, || Err(denied()));
+        assert!(matches!(got, Got::Fallback(t, _) if t.password.expose() == "old"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_expired_token_never_stands_in() {
+        let (cache, key, dir) = setup("expired");
+        cache
+            .store(&token(&key, "old", 12 * 3600, 12 * 3600))
+            .unwrap();
+        let got = token_for(&cache, &key, Duration::ZERO, || {}, || Err(denied()));
+        assert!(matches!(got, Got::Failed(_)));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_waiter_takes_the_token_another_process_fetched() {
+        let (cache, key, dir) = setup("wait");
+        // "Another process" holds the key's lock while it fetches.
+        let Lock::Held(held) = cache.lock(&key, Duration::ZERO) else {
+            panic!("the lock is free")
+        };
+        let (missed, waiting) = std::sync::mpsc::channel();
+        let waiter = {
+            let (cache, key) = (cache.clone(), key.clone());
+            std::thread::spawn(move || {
+                token_for(
+                    &cache,
+                    &key,
+                    Duration::from_secs(20),
+                    || missed.send(()).unwrap(),
+                    || Ok(token(&key, "waiter-fetched", 0, 12 * 3600)),
+                )
+            })
+        };
+        // The waiter has missed and goes for the lock; the other process keeps its token
+        // and lets go: only then can the waiter look again.
+        waiting.recv().unwrap();
+        cache
+            .store(&token(&key, "fetched-by-other", 0, 12 * 3600))
+            .unwrap();
+        drop(held);
+        let got = waiter.join().unwrap();
+        assert!(
+            matches!(got, Got::Token(t) if t.password.expose() == "fetched-by-other"),
+            "the waiter fetched itself instead of reading the cache"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }
