@@ -15,23 +15,30 @@ fn main() {
         .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
         .filter(|commit| !commit.is_empty() && Path::new(".git").exists());
     match commit {
-        Some(commit) => {
-            println!("cargo:rustc-env=ECR_ROLE_VERSION={version} (commit {commit})");
-            // A new commit (the branch's ref moves) rebuilds the version line.
-            println!("cargo:rerun-if-changed=.git/HEAD");
-            if let Ok(head) = std::fs::read_to_string(".git/HEAD")
-                && let Some(reference) = head.trim().strip_prefix("ref: ")
-                && Path::new(".git").join(reference).exists()
-            {
-                println!("cargo:rerun-if-changed=.git/{reference}");
-            }
-        }
-        None => {
-            println!("cargo:rustc-env=ECR_ROLE_VERSION={version}");
-            // Cargo shares build outputs between copies of this package at other paths
-            // (a source archive, a checkout): looking again when a checkout's HEAD
-            // appears keeps the commit from being lost (a missing path always reruns).
-            println!("cargo:rerun-if-changed=.git/HEAD");
-        }
+        Some(commit) => println!("cargo:rustc-env=ECR_ROLE_VERSION={version} (commit {commit})"),
+        None => println!("cargo:rustc-env=ECR_ROLE_VERSION={version}"),
     }
+    // Look again when the checkout moves: HEAD, the branch's ref (loose or packed).
+    // Cargo shares build outputs between copies of this package at other paths (a
+    // source archive, a checkout), and a missing path always reruns, so a copy
+    // without git never keeps a stale commit either.
+    for path in ["HEAD", "packed-refs"] {
+        println!("cargo:rerun-if-changed={}", git_path(path));
+    }
+    if let Ok(head) = std::fs::read_to_string(git_path("HEAD"))
+        && let Some(reference) = head.trim().strip_prefix("ref: ")
+    {
+        println!("cargo:rerun-if-changed={}", git_path(reference));
+    }
+}
+
+/// Where git keeps `name` for this checkout (worktrees and submodules included).
+fn git_path(name: &str) -> String {
+    Command::new("git")
+        .args(["rev-parse", "--git-path", name])
+        .output()
+        .ok()
+        .filter(|out| out.status.success() && Path::new(".git").exists())
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        .unwrap_or_else(|| format!(".git/{name}"))
 }

@@ -31,13 +31,8 @@ PROXY = REPO / "target" / "release" / "examples" / "aws_proxy"
 VENV_BIN = Path(sys.executable).parent
 HOST = "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com"
 ROLE_PROFILE = "ECRLoginAndPushRoleProfile"
-AWS_CONFIG = """[default]
-region = ap-northeast-1
-
-[profile ECRLoginAndPushRoleProfile]
-role_arn = arn:aws:iam::123456789012:role/ECRLoginAndPushRole
-source_profile = default
-"""
+# The user story's ~/.aws/config: the fixture the tests and the demo use too.
+AWS_CONFIG = (REPO / "tests" / "fixtures" / "aws-config").read_text()
 
 
 def free_port():

@@ -18,11 +18,18 @@ step() { printf '\n\033[1m==> [%3ds] %s\033[0m\n' "$SECONDS" "$*"; }
 
 # What the demo cannot install itself: a Rust toolchain recent enough for the crate.
 need=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' "$repo/Cargo.toml")
-have=$(cargo --version 2>/dev/null | sed -n 's/^cargo \([0-9.]*\).*/\1/p')
+have=$({ cargo --version 2>/dev/null || true; } | sed -n 's/^cargo \([0-9.]*\).*/\1/p')
 if [ -z "$have" ] || [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -1)" != "$need" ]; then
   echo "demo: needs Rust $need or newer (found: ${have:-none}); install it with rustup (https://rustup.rs): Debian's cargo is too old" >&2
   exit 1
 fi
+
+# The demo's own environment: nothing of the caller's AWS, docker or helper settings
+# leaks in (they would send it to the caller's files, or down another path).
+unset ECR_ROLE_CONFIG ECR_ROLE_CACHE_DIR ECR_ROLE_DISABLE_CACHE AWS_ECR_DISABLE_CACHE ECR_ROLE_PROFILE \
+  ECR_ROLE_LOG AWS_PROFILE AWS_DEFAULT_PROFILE AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE AWS_ACCESS_KEY_ID \
+  AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_REGION AWS_DEFAULT_REGION XDG_CONFIG_HOME XDG_CACHE_HOME \
+  DOCKER_HOST DOCKER_CONFIG DOCKER_CONTEXT
 
 step "Installing what the demo needs (install/test-deps.sh: Debian packages, the Python venv with moto)"
 "$repo/install/test-deps.sh"
@@ -30,14 +37,20 @@ step "Installing what the demo needs (install/test-deps.sh: Debian packages, the
 step "Building the helper and the test proxy (cargo build --release; a first build takes minutes)"
 ( while sleep 60; do echo "    … still building (${SECONDS}s)"; done ) &
 ticker=$!
+trap 'pkill -P "$ticker" 2>/dev/null; kill "$ticker" 2>/dev/null' EXIT
 cargo build --release --quiet --manifest-path "$repo/Cargo.toml" --bin docker-credential-ecr-role --example aws_proxy
-kill "$ticker" 2>/dev/null; wait "$ticker" 2>/dev/null || true
+pkill -P "$ticker" 2>/dev/null || true
+kill "$ticker" 2>/dev/null || true
+wait "$ticker" 2>/dev/null || true
+trap - EXIT
 helper="$repo/target/release/docker-credential-ecr-role"
 
 # What lies outside the demo's directory, before: it must be the same after.
 real_home=$HOME
+# (Only what the demo's programs could create: the rest of /run and /opt belongs to the
+# machine and changes on its own.)
 outside() {
-  { find /run /opt -maxdepth 2 2>/dev/null || true; } | sort
+  { find /run/docker /run/containerd /opt/containerd /var/lib/docker /var/lib/containerd 2>/dev/null || true; } | sort
   sha256sum /etc/hosts
   { find "$real_home/.docker" "$real_home/.aws" -printf '%p %s %T@\n' 2>/dev/null || true; } | sort
 }
@@ -97,14 +110,9 @@ export HOME="$work/home" AWS_ENDPOINT_URL="$proxy"
 mkdir -p "$HOME/.aws"
 printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$key_id" "$secret" >"$HOME/.aws/credentials"
 chmod 600 "$HOME/.aws/credentials"
-cat >"$HOME/.aws/config" <<'EOF'
-[default]
-region = ap-northeast-1
-
-[profile ECRLoginAndPushRoleProfile]
-role_arn = arn:aws:iam::123456789012:role/ECRLoginAndPushRole
-source_profile = default
-EOF
+# The user story's profile (and one for a role the user may not assume): the fixture
+# the tests and the benchmark use too.
+cp "$repo/tests/fixtures/aws-config" "$HOME/.aws/config"
 cat "$HOME/.aws/config"
 
 step "Who am I? (aws sts get-caller-identity), before and after the switch"

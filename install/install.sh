@@ -37,6 +37,9 @@ if [ -n "$archive" ]; then
   root=$(find "$unpacked" -mindepth 1 -maxdepth 1 -type d | head -1)
   [ -x "$root/bin/$name" ] || { echo "install.sh: $archive holds no bin/$name" >&2; exit 1; }
   install -m 0755 "$root/bin/$name" "$prefix/$name"
+  # The archive's own man page and completions (the binary may be for another machine).
+  mkdir -p "$share"
+  cp -R "$root/share/." "$share/"
 else
   command -v cargo >/dev/null || {
     echo "install.sh: cargo is not installed: get Rust from https://rustup.rs (or your package manager), then run this again" >&2
@@ -48,14 +51,16 @@ else
   install -m 0755 "$target_dir/release/$name" "$prefix/$name"
 fi
 
-# The man page and completions, from the installed binary itself.
 helper="$prefix/$name"
-mkdir -p "$share/man/man1" "$share/bash-completion/completions" "$share/zsh/site-functions" \
-  "$share/fish/vendor_completions.d"
-"$helper" man >"$share/man/man1/$name.1"
-"$helper" completions bash >"$share/bash-completion/completions/$name"
-"$helper" completions zsh >"$share/zsh/site-functions/_$name"
-"$helper" completions fish >"$share/fish/vendor_completions.d/$name.fish"
+if [ -z "$archive" ]; then
+  # From source: the man page and completions, from the installed binary itself.
+  mkdir -p "$share/man/man1" "$share/bash-completion/completions" "$share/zsh/site-functions" \
+    "$share/fish/vendor_completions.d"
+  "$helper" man >"$share/man/man1/$name.1"
+  "$helper" completions bash >"$share/bash-completion/completions/$name"
+  "$helper" completions zsh >"$share/zsh/site-functions/_$name"
+  "$helper" completions fish >"$share/fish/vendor_completions.d/$name.fish"
+fi
 echo "install.sh: installed $helper ($("$helper" version)), its man page and completions under $share"
 
 case ":$PATH:" in

@@ -58,7 +58,8 @@ tar -tzf "$prefix"/dist/*.tar.gz | grep -q '/LICENSE$'
 phase "cargo package (no manifest warnings)"
 # Its own target directory: cargo keys build outputs by package name, not path, so a
 # verify build in target/ would stand in for the checkout's own build afterwards.
-CARGO_TARGET_DIR="$repo/target/package-verify" cargo package --locked --allow-dirty --quiet \
+# Not quiet: a quiet cargo drops its warnings, and they are what this looks for.
+CARGO_TERM_QUIET=false CARGO_TARGET_DIR="$repo/target/package-verify" cargo package --locked --allow-dirty \
   2>"$prefix/package.log" || { cat "$prefix/package.log" >&2; exit 1; }
 if grep -i 'warning' "$prefix/package.log"; then
   echo "test.sh: cargo package warned (above)" >&2

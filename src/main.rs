@@ -69,13 +69,13 @@ fn main() -> ExitCode {
         )),
         Command::Policy(args) => {
             let request = commands::policy::PolicyRequest::from(&args);
-            user_command(request.validate().map(|()| {
+            user_command(request.validate().and_then(|()| {
                 if args.commands {
-                    print!("{}", request.commands(&args.profile, &args.source_profile));
+                    print!("{}", request.commands(&args.profile, &args.source_profile)?);
                 } else {
                     print!("{}", request.render(args.only));
                 }
-                true
+                Ok(true)
             }))
         }
         Command::Completions { shell } => {

@@ -268,7 +268,7 @@ fn doctor_fails_at_the_switch_for_a_role_the_user_may_not_assume() {
     let proxy = Proxy::start(&moto().endpoint);
     let sandbox = wired_sandbox(&proxy);
     let out = sandbox.run(
-        &["doctor", "--json"],
+        &["doctor", REGISTRY, "--json"],
         "",
         &[("ECR_ROLE_PROFILE", "OtherRoleProfile")],
     );

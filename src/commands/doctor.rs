@@ -125,8 +125,10 @@ pub fn run(registry: Option<&str>, json: bool, out: &mut impl Write) -> Result<b
                 serde_json::json!({"registry": registry.host, "ok": ok(checks), "checks": checks})
             })
             .collect();
-        let doc = match docs.as_slice() {
-            [one] => one.clone(),
+        // One shape per question: a registry asked about gets its report; "all of
+        // them" gets the list, however many there are.
+        let doc = match (registry, docs.as_slice()) {
+            (Some(_), [one]) => one.clone(),
             _ => serde_json::json!({"ok": all_ok, "registries": docs}),
         };
         serde_json::to_string_pretty(&doc).expect("JSON always serialises") + "\n"

@@ -34,6 +34,11 @@ pub struct PolicyRequest {
     pub pull_only: bool,
 }
 
+/// A word for `sh`, single-quoted: nothing in it is expanded or splits the line.
+fn sh_quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', "'\\''"))
+}
+
 /// Why no policy was printed.
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
@@ -160,7 +165,12 @@ impl PolicyRequest {
     /// The text to print: one document, or all three keyed by the names the user story uses.
     /// The whole IAM setup and the role profile as AWS CLI commands (POSIX sh), for an
     /// administrator to run as they are: the documents are written to files first.
-    pub fn commands(&self, profile: &str, source_profile: &str) -> String {
+    pub fn commands(&self, profile: &str, source_profile: &str) -> Result<String, PolicyError> {
+        for name in [profile, source_profile] {
+            if name.is_empty() || !crate::profiles::is_identifier(name) {
+                return Err(PolicyError::Name(name.to_string(), "profile"));
+            }
+        }
         let partition = self.partition();
         let account = &self.account;
         let ecr_policy = if self.pull_only {
@@ -194,14 +204,16 @@ impl PolicyRequest {
              aws configure set role_arn {role_arn} --profile {profile}\n\
              aws configure set source_profile {source_profile} --profile {profile}\n\
              aws configure set region {region} --profile {profile}\n",
-            user = self.user,
-            role = self.role_name,
-            switch_arn = policy_arn("SwitchRolePolicy"),
-            ecr_arn = policy_arn(ecr_policy),
-            role_arn = self.role_arn(),
-            region = self.region,
+            user = sh_quote(&self.user),
+            role = sh_quote(&self.role_name),
+            switch_arn = sh_quote(&policy_arn("SwitchRolePolicy")),
+            ecr_arn = sh_quote(&policy_arn(ecr_policy)),
+            role_arn = sh_quote(&self.role_arn()),
+            region = sh_quote(&self.region),
+            profile = sh_quote(profile),
+            source_profile = sh_quote(source_profile),
         ));
-        out
+        Ok(out)
     }
 
     pub fn render(&self, only: Option<Document>) -> String {

@@ -21,7 +21,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
+
 use std::time::{Duration, Instant};
 
 #[allow(unused_imports)] // not every test binary uses the proxy
@@ -217,32 +217,23 @@ pub fn spawn_dying_with_parent(command: &mut Command) -> Child {
         .unwrap_or_else(|e| panic!("cannot start {:?}: {e}", command.get_program()))
 }
 
-/// A temporary directory, removed when dropped.
-pub struct TempDir(PathBuf);
+/// A temporary directory (the `tempfile` crate's), removed when dropped.
+pub struct TempDir(tempfile::TempDir);
 
 impl TempDir {
-    /// A new empty directory under the system temp dir.
+    /// A new empty directory under the system temp dir, named after what it is for.
     pub fn new(name: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "ecr-role-{name}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
+        TempDir(
+            tempfile::Builder::new()
+                .prefix(&format!("ecr-role-{name}-"))
+                .tempdir()
+                .expect("a temporary directory"),
+        )
     }
 
     /// Its path.
     pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.0.path()
     }
 }
 
@@ -258,18 +249,9 @@ pub struct Sandbox {
     pub env: Vec<(String, String)>,
 }
 
-/// The user story's `~/.aws/config`, plus a profile for a role the user may not assume.
-pub const AWS_CONFIG: &str = "[default]
-region = ap-northeast-1
-
-[profile ECRLoginAndPushRoleProfile]
-role_arn = arn:aws:iam::123456789012:role/ECRLoginAndPushRole
-source_profile = default
-
-[profile OtherRoleProfile]
-role_arn = arn:aws:iam::123456789012:role/OtherRole
-source_profile = default
-";
+/// The user story's `~/.aws/config`, plus a profile for a role the user may not assume;
+/// the one fixture the tests, the demo and the benchmark share.
+pub const AWS_CONFIG: &str = include_str!("../fixtures/aws-config");
 
 impl Sandbox {
     /// A sandbox whose helper talks to `endpoint` (moto, or a proxy in front of it).
