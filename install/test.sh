@@ -70,5 +70,8 @@ phase "benchmark against the peers (a report: timings are not tests, a MISS does
 install/bench.sh --quick
 
 phase "tests (unit, SDK conformance, moto with IAM enforcement, hostile neighbours, docker end to end)"
-cargo test --locked
+# Built quietly first; then run with the test harness's usual output (a name and a
+# result per test, and each binary's `test result:` line).
+cargo test --locked --no-run
+CARGO_TERM_QUIET=false cargo test --locked
 phase "all checks passed"
