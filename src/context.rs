@@ -42,7 +42,10 @@ impl Context {
     pub fn load(settings: Settings) -> Result<Context, ContextError> {
         let files: &AwsFiles = crate::home::aws_files().as_ref().map_err(Clone::clone)?;
         let mut profiles = Profiles::load(files)?;
-        settings.add_role_profiles(&mut profiles);
+        for (name, role_arn, source_profile) in settings.role_profiles() {
+            profiles.set(&name, "role_arn", role_arn);
+            profiles.set(&name, "source_profile", source_profile);
+        }
         Ok(Context {
             settings,
             profiles,

@@ -9,7 +9,6 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::profiles::Profiles;
 use crate::registry::Registry;
 
 /// Environment variable naming the profile for one command; wins over every mapping.
@@ -99,7 +98,7 @@ impl Settings {
     }
 
     /// The profile mapped to a registry host, if any: its `profile`, or
-    /// for a mapping to a role, the profile that [`Settings::add_role_profiles`] made for it.
+    /// for a mapping to a role, the profile [`Settings::role_profiles`] names for it.
     pub fn profile_for(&self, host: &str) -> Option<String> {
         let r = self.registries.get(host)?;
         match (&r.profile, &r.role_arn) {
@@ -109,17 +108,20 @@ impl Settings {
         }
     }
 
-    /// Adds a profile for each registry mapped straight to a role (`role_arn` and
+    /// A profile for each registry mapped straight to a role: (profile name, `role_arn`,
     /// `source_profile`), so the rest of the helper treats it like any role profile.
-    pub fn add_role_profiles(&self, profiles: &mut Profiles) {
-        for (host, r) in &self.registries {
-            if let (None, Some(role_arn)) = (&r.profile, &r.role_arn) {
-                let name = role_profile_name(host);
-                profiles.set(&name, "role_arn", role_arn);
-                let source = r.source_profile.as_deref().unwrap_or("default");
-                profiles.set(&name, "source_profile", source);
-            }
-        }
+    pub fn role_profiles(&self) -> Vec<(String, &str, &str)> {
+        self.registries
+            .iter()
+            .filter_map(|(host, r)| match (&r.profile, &r.role_arn) {
+                (None, Some(role_arn)) => Some((
+                    role_profile_name(host),
+                    role_arn.as_str(),
+                    r.source_profile.as_deref().unwrap_or("default"),
+                )),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The ECR registry a custom host name stands for, if the settings say so.
@@ -196,10 +198,10 @@ mod tests {
         .unwrap();
         let host = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
         let name = s.profile_for(host).unwrap();
-        let mut profiles = Profiles::default();
-        s.add_role_profiles(&mut profiles);
-        assert_eq!(profiles.role_arn(&name), Some("arn:aws:iam::1:role/R"));
-        assert_eq!(profiles.value(&name, "source_profile"), Some("default"));
+        assert_eq!(
+            s.role_profiles(),
+            vec![(name, "arn:aws:iam::1:role/R", "default")]
+        );
         let custom = s.custom_registry("registry.corp.example").unwrap();
         assert_eq!(custom.region(), "eu-west-1");
         assert_eq!(custom.host, "registry.corp.example");

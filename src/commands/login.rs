@@ -21,11 +21,21 @@ pub enum LoginError {
     Config(#[from] settings::ConfigError),
     #[error("{0}")]
     Context(#[from] ContextError),
-    #[error("profile {profile}: {source}")]
+    #[error("{}", naming_the_profile(profile, source))]
     Aws {
         profile: String,
         source: Box<AwsError>,
     },
+}
+
+/// The AWS layer's message, with the profile named once (many messages name it already).
+fn naming_the_profile(profile: &str, source: &AwsError) -> String {
+    let message = source.to_string();
+    if message.contains(&format!("profile {profile}")) {
+        message
+    } else {
+        format!("profile {profile}: {message}")
+    }
 }
 
 /// Primes the role session (and, with a registry, its token); reports on `out`.
