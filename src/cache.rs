@@ -296,10 +296,17 @@ impl Cache {
         self.ensure_dir().ok()?;
         let file = open_lock_file(&self.dir.join("lock-mfa-prompt"))?;
         let deadline = std::time::Instant::now() + wait;
+        let mut said = false;
         loop {
             match file.try_lock() {
                 Ok(()) => return Some(KeyLock { _file: file }),
                 Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    if !said {
+                        crate::log::debug!(
+                            "another process is asking for an MFA code: waiting for its turn"
+                        );
+                        said = true;
+                    }
                     std::thread::sleep(LOCK_POLL * 10);
                 }
                 Err(_) => return None,
@@ -544,11 +551,12 @@ mod tests {
         )
     }
 
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("ecr-role-cache-test-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        dir
+    /// A cache directory's path (not created yet) in a temporary directory that goes
+    /// away with the returned guard.
+    fn temp_dir(name: &str) -> (tempfile::TempDir, PathBuf) {
+        let tmp = tempfile::tempdir().expect("a temporary directory");
+        let dir = tmp.path().join(name);
+        (tmp, dir)
     }
 
     #[test]
@@ -576,7 +584,7 @@ mod tests {
 
     #[test]
     fn store_then_lookup_is_private_and_atomic() {
-        let dir = temp_dir("roundtrip");
+        let (_tmp, dir) = temp_dir("roundtrip");
         let cache = Cache::new(dir.clone());
         let (_, k) = key("p");
         assert!(cache.lookup(&k).is_none());
@@ -590,12 +598,11 @@ mod tests {
         assert_eq!(cache.entries().len(), 1);
         assert_eq!(cache.remove_scope(&got.scope), 1);
         assert!(cache.lookup(&k).is_none());
-        fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
     fn untrusted_files_are_ignored_and_replaced() {
-        let dir = temp_dir("untrusted");
+        let (_tmp, dir) = temp_dir("untrusted");
         let cache = Cache::new(dir.clone());
         let (_, k) = key("p");
         cache.store(&token(1, 2)).unwrap();
@@ -632,7 +639,6 @@ mod tests {
             cache.store(&token(1, 2)).is_err(),
             "and a store error is reported, not fatal"
         );
-        fs::remove_dir_all(dir).unwrap();
     }
 
     /// Any JSON value, weighted towards the numbers time arithmetic trips on.
@@ -659,7 +665,7 @@ mod tests {
             right_key in proptest::bool::ANY,
             now in proptest::prop_oneof![proptest::strategy::Just(0u64), proptest::strategy::Just(u64::MAX), proptest::prelude::any::<u64>()],
         ) {
-            let dir = temp_dir(&format!("prop-{}", fields.len()));
+            let (_tmp, dir) = temp_dir(&format!("prop-{}", fields.len()));
             let cache = Cache::new(dir.clone());
             let (_, k) = key("p");
             let names = ["format", "key", "scope", "host", "username", "password", "fetched_at", "expires_at"];
@@ -693,7 +699,6 @@ mod tests {
                 let _ = t.freshness(now);
             }
             let _ = cache.remove_scope("x");
-            fs::remove_dir_all(&dir).unwrap();
         }
     }
 
@@ -713,7 +718,7 @@ mod tests {
 
     #[test]
     fn lock_excludes_a_second_holder() {
-        let dir = temp_dir("lock");
+        let (_tmp, dir) = temp_dir("lock");
         let cache = Cache::new(dir.clone());
         let (_, k) = key("p");
         let held = cache.lock(&k, Duration::from_millis(10));
@@ -727,12 +732,11 @@ mod tests {
             cache.lock(&k, Duration::from_millis(10)),
             Lock::Held(_)
         ));
-        fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
     fn mfa_prompts_take_turns() {
-        let dir = temp_dir("turns");
+        let (_tmp, dir) = temp_dir("turns");
         let first = Cache::new(dir.clone());
         let second = Cache::new(dir.clone());
         let turn = first.prompt_turn(Duration::from_millis(10));
@@ -744,6 +748,5 @@ mod tests {
         drop(turn);
         assert!(second.prompt_turn(Duration::from_millis(10)).is_some());
         assert!(Cache::off().prompt_turn(Duration::ZERO).is_none());
-        fs::remove_dir_all(dir).unwrap();
     }
 }

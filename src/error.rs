@@ -7,8 +7,6 @@ use crate::protocol::{NOT_FOUND, ProtocolError};
 use crate::registry::Registry;
 use crate::settings::ConfigError;
 
-pub use crate::text::PROGRAM;
-
 /// Anything that makes a command fail.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -19,16 +17,16 @@ pub enum Error {
     #[error("{NOT_FOUND}")]
     NotEcr,
     /// The helper's settings could not be read.
-    #[error("{PROGRAM}: {0}")]
+    #[error("{0}")]
     Config(#[from] ConfigError),
     /// The AWS files (or the home they live in) could not be read.
-    #[error("{PROGRAM}: {0}")]
+    #[error("{0}")]
     Context(#[from] crate::context::ContextError),
     /// An ECR registry's token could not be had.
-    #[error("{PROGRAM}: {0}")]
+    #[error("{0}")]
     Token(Box<TokenError>),
     /// Writing our output failed (e.g. docker closed the pipe).
-    #[error("{PROGRAM}: cannot write the answer: {0}")]
+    #[error("cannot write the answer: {0}")]
     Output(std::io::Error),
 }
 
@@ -55,6 +53,15 @@ impl From<TokenError> for Error {
 }
 
 impl Error {
+    /// The line docker and the user see: the program's name first, except for the
+    /// protocol's own texts (docker's "not found", its input errors), which are exact.
+    pub fn line(&self) -> String {
+        match self {
+            Error::NotEcr | Error::Protocol(_) => crate::text::for_person(&self.to_string()),
+            _ => crate::text::line(self),
+        }
+    }
+
     /// Whether the message also goes to stderr. Docker 28 swallows a helper's stdout
     /// message and carries on anonymously, but passes its stderr to the terminal; so
     /// every failure that concerns an ECR registry is said there too. Hosts that are
@@ -113,7 +120,7 @@ mod tests {
                 code: "AccessDenied".into(),
             },
         });
-        let text = err.to_string();
+        let text = err.line();
         assert_eq!(
             text,
             "docker-credential-ecr-role: 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com: \

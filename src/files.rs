@@ -331,9 +331,8 @@ mod tests {
 
     #[test]
     fn apply_backs_up_keeps_mode_and_follows_symlinks() {
-        let dir = std::env::temp_dir().join(format!("ecr-role-files-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
         let real = dir.join("real");
         fs::write(&real, "old\n").unwrap();
         fs::set_permissions(&real, fs::Permissions::from_mode(0o640)).unwrap();
@@ -368,6 +367,5 @@ mod tests {
             ..change
         };
         assert_eq!(noop.apply().unwrap(), Applied::Unchanged);
-        fs::remove_dir_all(&dir).unwrap();
     }
 }

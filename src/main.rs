@@ -126,7 +126,7 @@ fn protocol(verb: Verb) -> ExitCode {
         Verb::Store => verbs::store(stdin),
         Verb::Erase => verbs::erase(stdin),
         Verb::List => verbs::list(&mut stdout),
-        Verb::Version => writeln!(stdout, "{} {}", error::PROGRAM, env!("ECR_ROLE_VERSION"))
+        Verb::Version => writeln!(stdout, "{} {}", text::PROGRAM, env!("ECR_ROLE_VERSION"))
             .map_err(Error::Output),
     };
     drop(stdout);
@@ -145,7 +145,7 @@ fn user_command<E: std::fmt::Display + UsageError>(result: Result<bool, E>) -> E
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(err) => {
-            let line = text::for_person(&format!("{}: {err}", error::PROGRAM));
+            let line = text::line(&err);
             let _ = writeln!(std::io::stderr(), "{line}");
             ExitCode::from(if err.is_usage() { 2 } else { 1 })
         }
@@ -201,7 +201,7 @@ fn report(err: &Error) -> ExitCode {
     {
         return ExitCode::SUCCESS;
     }
-    let message = text::for_person(&err.to_string());
+    let message = err.line();
     let _ = writeln!(std::io::stdout(), "{message}");
     if err.also_on_stderr() {
         let _ = writeln!(std::io::stderr(), "{message}");

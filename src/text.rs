@@ -113,10 +113,16 @@ impl<W: std::io::Write> Drop for Scrubbed<W> {
     }
 }
 
+/// A message as the program says it: its name first, then the message, for a person
+/// (see [`for_person`]). The one place the name is put in front of a message.
+pub fn line(message: impl std::fmt::Display) -> String {
+    for_person(&format!("{PROGRAM}: {message}"))
+}
+
 /// Says a warning on stderr (docker passes a helper's stderr to the terminal).
 pub fn warn(message: std::fmt::Arguments<'_>) {
     use std::io::Write;
-    let line = for_person(&format!("{}: warning: {message}", PROGRAM));
+    let line = line(format_args!("warning: {message}"));
     let _ = writeln!(std::io::stderr(), "{line}");
 }
 

@@ -12,11 +12,12 @@ use std::time::Duration;
 use crate::cache::{CachedToken, Freshness, Lock};
 use crate::clock::now_secs;
 use crate::context::{self, Context};
-use crate::error::{Error, PROGRAM, TokenError};
+use crate::error::{Error, TokenError};
 use crate::identity::Identity;
 use crate::log::debug;
 use crate::protocol::{self, Credentials};
 use crate::registry::Registry;
+use crate::text::PROGRAM;
 
 /// How long a `get` waits for another process fetching the same token before fetching
 /// itself (a holder that is stuck or stopped costs no more than this; see [`crate::deadline`]).
@@ -44,12 +45,12 @@ pub fn get(input: impl Read, out: &mut impl Write) -> Result<(), Error> {
     );
     let on_miss = || {
         // From here on `get` may wait (a lock, a credential process, the network): bound it.
-        crate::deadline::arm(format!(
-            "{PROGRAM}: {}: no answer within {} s (another helper process holding the lock, a credential_process or the AWS endpoint took too long); run `{PROGRAM} doctor {}` to see which",
+        crate::deadline::arm(crate::text::line(format_args!(
+            "{}: no answer within {} s (another helper process holding the lock, a credential_process or the AWS endpoint took too long); run `{PROGRAM} doctor {}` to see which",
             registry.host,
             crate::deadline::GET_DEADLINE.as_secs(),
             registry.host
-        ))
+        )))
     };
     let fetch = || ctx.fetch_and_keep(&registry, &identity);
     let key = Context::key(&registry, &identity);
@@ -61,7 +62,7 @@ pub fn get(input: impl Read, out: &mut impl Write) -> Result<(), Error> {
             let line = format!(
                 "{error} (warning: using the cached token, which expires in {minutes} minutes)"
             );
-            let _ = writeln!(std::io::stderr(), "{}", crate::text::for_person(&line));
+            let _ = writeln!(std::io::stderr(), "{}", crate::text::line(&line));
             answer(out, &server_url, &token)
         }
         Got::Failed(source) => Err(token_error(registry, identity, source)),
@@ -200,14 +201,12 @@ mod tests {
 
     const HOST: &str = "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com";
 
-    /// A cache in a fresh directory, its key, and a token maker.
-    fn setup(name: &str) -> (Cache, CacheKey, std::path::PathBuf) {
-        let dir =
-            std::env::temp_dir().join(format!("ecr-role-verbs-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+    /// A cache in a fresh directory (gone with the returned guard) and its key.
+    fn setup(name: &str) -> (Cache, CacheKey, tempfile::TempDir) {
+        let tmp = tempfile::tempdir().expect("a temporary directory");
         let registry = Registry::parse(HOST).unwrap();
         let key = CacheKey::new(&registry.token_scope(), "p", Some("arn:r"), 7);
-        (Cache::new(dir.clone()), key, dir)
+        (Cache::new(tmp.path().join(name)), key, tmp)
     }
 
     fn token(key: &CacheKey, password: &str, fetched_ago: u64, lifetime: u64) -> CachedToken {
@@ -228,7 +227,7 @@ mod tests {
 
     #[test]
     fn a_fresh_cached_token_answers_without_a_fetch_or_a_deadline() {
-        let (cache, key, dir) = setup("hit");
+        let (cache, key, _tmp) = setup("hit");
         cache.store(&token(&key, "cached", 60, 12 * 3600)).unwrap();
         let (missed, fetched) = (Cell::new(false), Cell::new(false));
         let got = token_for(
@@ -243,12 +242,11 @@ mod tests {
         );
         assert!(matches!(got, Got::Token(t) if t.password.expose() == "cached"));
         assert!(!missed.get() && !fetched.get());
-        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
     fn a_miss_fetches_once() {
-        let (cache, key, dir) = setup("miss");
+        let (cache, key, _tmp) = setup("miss");
         let fetched = Cell::new(0);
         let got = token_for(
             &cache,
@@ -262,12 +260,11 @@ mod tests {
         );
         assert!(matches!(got, Got::Token(t) if t.password.expose() == "new"));
         assert_eq!(fetched.get(), 1);
-        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
     fn a_stale_token_is_refreshed_and_stands_in_when_the_refresh_fails() {
-        let (cache, key, dir) = setup("stale");
+        let (cache, key, _tmp) = setup("stale");
         // Ten of twelve hours gone: due for refresh, still usable.
         cache
             .store(&token(&key, "old", 10 * 3600, 12 * 3600))
@@ -282,23 +279,21 @@ mod tests {
         assert!(matches!(got, Got::Token(t) if t.password.expose() == "new"));
         let got = token_for(&cache, &key, Duration::ZERO, || {}, || Err(denied()));
         assert!(matches!(got, Got::Fallback(t, _) if t.password.expose() == "old"));
-        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
     fn an_expired_token_never_stands_in() {
-        let (cache, key, dir) = setup("expired");
+        let (cache, key, _tmp) = setup("expired");
         cache
             .store(&token(&key, "old", 12 * 3600, 12 * 3600))
             .unwrap();
         let got = token_for(&cache, &key, Duration::ZERO, || {}, || Err(denied()));
         assert!(matches!(got, Got::Failed(_)));
-        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
     fn a_waiter_takes_the_token_another_process_fetched() {
-        let (cache, key, dir) = setup("wait");
+        let (cache, key, _tmp) = setup("wait");
         // "Another process" holds the key's lock while it fetches.
         let Lock::Held(held) = cache.lock(&key, Duration::ZERO) else {
             panic!("the lock is free")
@@ -328,6 +323,5 @@ mod tests {
             matches!(got, Got::Token(t) if t.password.expose() == "fetched-by-other"),
             "the waiter fetched itself instead of reading the cache"
         );
-        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -595,23 +595,36 @@ fn a_get_that_needs_a_code_waits_its_turn_at_the_terminal() {
         );
     }
 
-    // A get on a terminal, its screen written to a file as it happens (script -f).
+    // A get on a terminal, its screen written to a file as it happens (script -f), its
+    // debug log saying when it starts to wait for the turn.
     let url = sandbox.home.path().join("server-url");
     std::fs::write(&url, REGISTRY).unwrap();
     let screen = sandbox.home.path().join("screen.txt");
+    let log = sandbox.home.path().join("helper.log");
+    let mut env = sandbox_env(&sandbox);
+    env.push(("ECR_ROLE_LOG".into(), log.clone().into()));
     let mut get = Command::new(require_program("script"))
         .args(["-qfec", &format!("{HELPER} get < {}", url.display())])
         .arg(&screen)
         .env_clear()
-        .envs(sandbox_env(&sandbox))
+        .envs(env)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let shown = || std::fs::read_to_string(&screen).unwrap_or_default();
-    // While the other process has the turn, no prompt (without the turn it shows at once).
-    std::thread::sleep(std::time::Duration::from_secs(2));
+    let logged = || std::fs::read_to_string(&log).unwrap_or_default();
+    // It waits for the other process's turn, and meanwhile shows no prompt.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !logged().contains("waiting for its turn") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never waited for the turn; screen: {}",
+            shown()
+        );
+        std::thread::yield_now();
+    }
     assert!(
         !shown().contains("MFA code for"),
         "prompted out of turn: {}",

@@ -8,7 +8,7 @@ use std::io::Write;
 use clap::CommandFactory;
 
 use crate::cli::Cli;
-use crate::error::PROGRAM;
+use crate::text::PROGRAM;
 
 /// Writes the completion script for `shell`.
 pub fn completions(shell: clap_complete::Shell, out: &mut impl Write) -> std::io::Result<bool> {

@@ -394,7 +394,8 @@ mod tests {
 
     #[test]
     fn json_edits_keep_other_keys_in_place() {
-        let dir = std::env::temp_dir().join(format!("ecr-role-setup-{}", std::process::id()));
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("config.json");
         std::fs::write(
@@ -421,7 +422,6 @@ mod tests {
         std::fs::write(&path, "{ oops").unwrap();
         let err = json_change(&path, &[(&["credHelpers", "x"], "y")], 0o600).unwrap_err();
         assert!(err.to_string().contains("cannot parse"), "{err}");
-        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
