@@ -18,20 +18,13 @@ const FILES: [(&str, &str); 3] = [
     ),
 ];
 
-/// Compares `actual` with a golden file; `UPDATE_GOLDEN=1` rewrites it instead.
+/// Compares with a golden file, byte for byte (snapbox, as cargo's own credential
+/// tests do; `SNAPSHOTS=overwrite` rewrites the files from what the helper does now).
 fn golden(path: &Path, actual: &str) {
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(path).unwrap_or_else(|_| {
-        panic!(
-            "golden file {} is missing (UPDATE_GOLDEN=1 writes it)",
-            path.display()
-        )
-    });
-    assert_eq!(actual, expected, "differs from {}", path.display());
+    snapbox::assert_data_eq!(
+        actual.to_string(),
+        snapbox::Data::read_from(path, None).raw()
+    );
 }
 
 /// The helper's directory first on PATH, as after an install.

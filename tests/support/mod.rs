@@ -16,7 +16,7 @@
 pub mod docker;
 pub mod proxy;
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -335,33 +335,22 @@ impl Sandbox {
     }
 }
 
-/// Runs a command, feeding it `stdin`; a bounded wait, so a hanging helper fails the test.
+/// Runs a command, feeding it `stdin` (snapbox, as cargo's own credential tests do),
+/// with a bounded wait, so a hanging helper fails the test instead of hanging it.
 pub fn run_with_stdin(cmd: &mut Command, stdin: &[u8]) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the helper");
-    let mut input = child.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let pid = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let waiter = std::thread::spawn(move || {
-        let out = child.wait_with_output();
-        let _ = tx.send(());
-        out
-    });
-    if rx.recv_timeout(Duration::from_secs(120)).is_err() {
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-        panic!("the command did not finish within 120 s: {cmd:?}");
-    }
-    let _ = writer.join();
-    waiter.join().unwrap().expect("helper output")
+    let shown = format!("{cmd:?}");
+    let taken = std::mem::replace(cmd, Command::new("true"));
+    let out = snapbox::cmd::Command::from_std(taken)
+        .stdin(stdin.to_vec())
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {shown}: {e}"));
+    // A killed process (the timeout) has no exit code.
+    assert!(
+        out.status.code().is_some() || out.status.success(),
+        "the command did not finish within 120 s (or was killed): {shown}"
+    );
+    out
 }
 
 /// A command that runs `program` as another local user (`setpriv`), uid = gid = `uid`,
