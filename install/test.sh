@@ -35,7 +35,7 @@ source_dir="$prefix/source"
 mkdir -p "$source_dir"
 # The source archive a release's url serves: the checkout's tracked files (with any
 # uncommitted change to them, so a local run tests what is there).
-snapshot=$(git stash create)
+snapshot=$(git stash create 2>/dev/null || true)
 git archive --format=tar "${snapshot:-HEAD}" | tar -x -C "$source_dir"
 # A target directory of its own: the archive is another package path, and sharing
 # target/release would leave its binary where install.sh and the benchmark look.

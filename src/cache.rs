@@ -1,6 +1,6 @@
 //! The on-disk token cache: the fast path of every `docker push`.
 //!
-//! One JSON file per (registry, profile, role), named by a hash of that key so a
+//! One JSON file per (registry, profile, role, identity), named by a hash of that key so a
 //! host string can never steer a path, in a 0700 directory, each file 0600 and
 //! written atomically (temp file + rename). A per-key lock file serialises
 //! fetches, so a burst of `get`s makes one AWS round trip and the rest read its

@@ -54,13 +54,13 @@ pub enum Command {
     Setup(SetupArgs),
     /// Check every link from docker to the ECR token, with the fix for a broken one
     Doctor {
-        /// The registry to check (default: the first one docker's config maps to this helper)
+        /// The registry to check (default: every registry docker's config hands to this helper, else every one in the settings)
         registry: Option<String>,
         /// Print the report as JSON
         #[arg(long)]
         json: bool,
     },
-    /// Print least-privilege IAM policies for the switch-role setup, as JSON
+    /// Print least-privilege IAM policies for the switch-role setup, as JSON (or, with --commands, the whole setup as AWS CLI commands)
     Policy(PolicyArgs),
     /// List the registries the helper is set up for, or remove one (--remove HOST)
     Registries {

@@ -33,7 +33,7 @@ pub struct Context {
 }
 
 impl Context {
-    /// Loads the settings only: enough to tell whether a host is ours (see [`Context::registry`]).
+    /// Loads the settings only: enough to tell whether a host is ours (see [`registry`]).
     pub fn settings() -> Result<Settings, ConfigError> {
         Settings::load()
     }

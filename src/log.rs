@@ -52,7 +52,9 @@ pub fn write(args: fmt::Arguments<'_>) {
     if let Some(mut file) = open_ours(path) {
         if file.metadata().is_ok_and(|m| m.len() > MAX_BYTES) {
             drop(file);
-            let _ = std::fs::rename(path, path.with_extension("log.1"));
+            let mut rotated = path.as_os_str().to_owned();
+            rotated.push(".1");
+            let _ = std::fs::rename(path, std::path::PathBuf::from(rotated));
             let Some(fresh) = open_ours(path) else { return };
             file = fresh;
         }

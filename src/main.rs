@@ -136,8 +136,8 @@ fn protocol(verb: Verb) -> ExitCode {
     }
 }
 
-/// A command run by a person: its error goes to stderr as one line. Exit codes (the
-/// README's table): 0 done, 1 a check failed or the command could not do its job,
+/// A command run by a person: its error goes to stderr as one line. Exit codes (as the
+/// README says): 0 done, 1 a check failed or the command could not do its job,
 /// 2 the command line was wrong (clap's own exit code for a usage error, and ours
 /// for arguments it refused, see [`UsageError`]).
 fn user_command<E: std::fmt::Display + UsageError>(result: Result<bool, E>) -> ExitCode {

@@ -4,7 +4,7 @@
 //! the token cache key — and must not load the SDK for that on a cache hit, so
 //! this is a std-only reader. It follows the SDK's parser rule for rule
 //! (`aws-runtime`'s `env_config/parse.rs` and `normalize.rs`), and CI runs the SDK
-//! teams' own conformance suite against it (`tests/sdk_conformance.rs`):
+//! teams' own conformance suite against it (`src/sdk_conformance.rs`):
 //! comments only after whitespace in values, continuation and sub-property lines,
 //! identifier rules for profile and key names, `[profile default]` over `[default]`,
 //! lowercase keys, credentials-file values over config-file values.

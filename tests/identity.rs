@@ -623,7 +623,7 @@ fn a_get_that_needs_a_code_waits_its_turn_at_the_terminal() {
             "never waited for the turn; screen: {}",
             shown()
         );
-        std::thread::yield_now();
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert!(
         !shown().contains("MFA code for"),

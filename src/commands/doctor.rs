@@ -413,7 +413,12 @@ fn wired_registries(doc: Option<&Value>, suffix: &str, settings: &Settings) -> V
         })
         .unwrap_or_default();
     if wired.is_empty() {
-        settings.registries.keys().cloned().collect()
+        settings
+            .registries
+            .keys()
+            .filter(|k| context::registry(k, settings).is_some())
+            .cloned()
+            .collect()
     } else {
         wired
     }

@@ -1,5 +1,5 @@
 //! The commands a person runs (docker never calls them): `setup`, `doctor`, `policy`,
-//! `login`, `registries`, `completions` and `man`, one file each, each built on the
+//! `login`, `registries`, and `completions` with `man` (`manual.rs`), one file per job, each built on the
 //! modules the protocol path uses, none on another command's internals.
 
 pub mod doctor;

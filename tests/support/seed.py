@@ -1,8 +1,10 @@
 """Builds the user story's IAM setup in a moto server, then turns IAM enforcement on.
 
-Usage: seed.py ENDPOINT  — prints JSON with the access key of user-for-switch.
+Usage: seed.py ENDPOINT [--no-enforce | --bare]  — prints JSON with the access keys of
+user-for-switch. --no-enforce leaves IAM enforcement off; --bare makes only the user,
+its keys and the repository (for running the printed IAM commands).
 
-The setup is the one in shared/reference/least-privilege-setup.md:
+The setup is the user story's (README, "The user story, end to end"):
 user-for-switch (SwitchRolePolicy: sts:AssumeRole on ECRLoginAndPushRole only),
 role ECRLoginAndPushRole (ECRPushAndLoginPolicy: push to test-repos, GetAuthorizationToken),
 repository test-repos in ap-northeast-1. A second role, OtherRole, has the same ECR
