@@ -36,11 +36,6 @@ fn target() -> Option<&'static PathBuf> {
         .as_ref()
 }
 
-/// Remembers a secret so no log line nor message can carry it (see [`crate::text`]).
-pub fn secret(value: &str) {
-    crate::text::remember_secret(value);
-}
-
 /// Writes one line to the log, if it is on. Failures to log are ignored.
 pub fn write(args: fmt::Arguments<'_>) {
     let Some(path) = target() else { return };

@@ -58,6 +58,14 @@ const DUAL_STACK_SUFFIXES: &[(&str, &str)] =
 const PUBLIC_HOSTS: &[&str] = &["public.ecr.aws", "ecr-public.aws.com"];
 
 impl Registry {
+    /// The IAM action that fetches this registry's token, as policies and AWS errors name it.
+    pub fn token_action(&self) -> &'static str {
+        match self.kind {
+            RegistryKind::Public => "ecr-public:GetAuthorizationToken",
+            RegistryKind::Private { .. } => "ecr:GetAuthorizationToken",
+        }
+    }
+
     /// Parses what docker sends (`https://host:port/path`, `host:port`, `host`) into a registry.
     /// `None` means the host is not ECR.
     pub fn parse(server_url: &str) -> Option<Registry> {

@@ -508,7 +508,7 @@ fn registries_remove_keeps_other_helpers_entries() {
     )
     .unwrap();
     let out = sandbox.run(&["registries", "--remove", "gcr.io"], "", &[]);
-    let _ = out;
+    assert!(out.status.success(), "{}", stdout(&out));
     let after: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(docker.join("config.json")).unwrap())
             .unwrap();

@@ -34,8 +34,8 @@ fn mfa_session_key(hop: &RoleHop, chain: &Chain, mfa_serial: &str) -> String {
 pub fn kept_session(hop: &RoleHop, chain: &Chain, cache: &Cache) -> Option<Credentials> {
     let serial = hop.mfa_serial.as_deref()?;
     let role = cache.lookup_role(&mfa_session_key(hop, chain, serial))?;
-    crate::log::secret(role.secret_access_key.expose());
-    crate::log::secret(role.session_token.expose());
+    crate::text::remember_secret(role.secret_access_key.expose());
+    crate::text::remember_secret(role.session_token.expose());
     Some(Credentials::new(
         role.access_key_id,
         role.secret_access_key.expose(),
@@ -131,8 +131,8 @@ pub async fn assume(
             message: "the answer has no credentials".to_string(),
         },
     })?;
-    crate::log::secret(creds.secret_access_key());
-    crate::log::secret(creds.session_token());
+    crate::text::remember_secret(creds.secret_access_key());
+    crate::text::remember_secret(creds.session_token());
     let expires_at = u64::try_from(creds.expiration().secs()).ok();
     if let (Some(serial), Some(expires_at)) = (&hop.mfa_serial, expires_at) {
         let kept = CachedRole::new(

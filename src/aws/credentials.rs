@@ -84,7 +84,7 @@ async fn base(base: &Base, profile: &str, sdk: &SdkConfig) -> Result<Credentials
             session_token,
             ..
         } => {
-            crate::log::secret(secret_access_key.expose());
+            crate::text::remember_secret(secret_access_key.expose());
             Ok(Credentials::new(
                 access_key_id,
                 secret_access_key.expose(),
@@ -182,9 +182,9 @@ async fn provide(base: &Base, provider: impl ProvideCredentials) -> Result<Crede
             from: base.to_string(),
             detail: credentials_hint(base, &e),
         })?;
-    crate::log::secret(creds.secret_access_key());
+    crate::text::remember_secret(creds.secret_access_key());
     if let Some(token) = creds.session_token() {
-        crate::log::secret(token);
+        crate::text::remember_secret(token);
     }
     Ok(creds)
 }

@@ -72,10 +72,7 @@ pub async fn get_token(
         }
     };
     if let Some(failure) = failure {
-        let operation = match registry.kind {
-            RegistryKind::Public => "ecr-public:GetAuthorizationToken",
-            RegistryKind::Private { .. } => "ecr:GetAuthorizationToken",
-        };
+        let operation = registry.token_action();
         return Err(
             denied_or_failed(registry, operation, failure, identity, profiles, creds, sdk).await,
         );
@@ -108,8 +105,8 @@ pub fn decode(token: &str) -> Result<(String, Secret<String>), AwsError> {
     let text = String::from_utf8(bytes).map_err(|_| AwsError::BadToken)?;
     match text.split_once(':') {
         Some((user, password)) if !user.is_empty() && !password.is_empty() => {
-            crate::log::secret(password);
-            crate::log::secret(token.trim());
+            crate::text::remember_secret(password);
+            crate::text::remember_secret(token.trim());
             Ok((user.to_string(), Secret::new(password.to_string())))
         }
         _ => Err(AwsError::BadToken),

@@ -255,10 +255,7 @@ async fn aws_checks(
             Err(e) => return checks.push(aws_fail("role identity", e)),
         }
     }
-    let operation = match registry.kind {
-        crate::registry::RegistryKind::Public => "ecr-public:GetAuthorizationToken",
-        crate::registry::RegistryKind::Private { .. } => "ecr:GetAuthorizationToken",
-    };
+    let operation = registry.token_action();
     match ecr::get_token(registry, identity, &ctx.profiles, &creds, &sdk).await {
         Ok(token) => {
             let now = now_secs();

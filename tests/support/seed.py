@@ -96,36 +96,27 @@ def main():
     key = iam.create_access_key(UserName="user-for-switch")["AccessKey"]
     # A user may have two keys (during a rotation): each is its own identity for the cache.
     key2 = iam.create_access_key(UserName="user-for-switch")["AccessKey"]
-    if args.bare:
-        boto3.client("ecr", region_name=REGION, **admin).create_repository(repositoryName="test-repos")
-        print(json.dumps({
-            "account": ACCOUNT,
-            "access_key_id": key["AccessKeyId"],
-            "secret_access_key": key["SecretAccessKey"],
-            "second_access_key_id": key2["AccessKeyId"],
-            "second_secret_access_key": key2["SecretAccessKey"],
-        }))
-        return
-    switch_arn = iam.create_policy(PolicyName="SwitchRolePolicy",
-                                   PolicyDocument=json.dumps(switch))["Policy"]["Arn"]
-    iam.attach_user_policy(UserName="user-for-switch", PolicyArn=switch_arn)
+    if not args.bare:
+        switch_arn = iam.create_policy(PolicyName="SwitchRolePolicy",
+                                       PolicyDocument=json.dumps(switch))["Policy"]["Arn"]
+        iam.attach_user_policy(UserName="user-for-switch", PolicyArn=switch_arn)
 
-    ecr_arn = iam.create_policy(PolicyName="ECRPushAndLoginPolicy",
-                                PolicyDocument=json.dumps(ecr_policy))["Policy"]["Arn"]
-    for role in ("ECRLoginAndPushRole", "OtherRole", "ECRPullRole"):
-        iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))
-        iam.attach_role_policy(RoleName=role, PolicyArn=ecr_arn)
-    if not args.switch_policy:
-        pull = dict(switch, Statement=[dict(switch["Statement"][0],
-                                            Resource=f"arn:aws:iam::{ACCOUNT}:role/ECRPullRole")])
-        pull_arn = iam.create_policy(PolicyName="SwitchToPullRolePolicy",
-                                     PolicyDocument=json.dumps(pull))["Policy"]["Arn"]
-        iam.attach_user_policy(UserName="user-for-switch", PolicyArn=pull_arn)
+        ecr_arn = iam.create_policy(PolicyName="ECRPushAndLoginPolicy",
+                                    PolicyDocument=json.dumps(ecr_policy))["Policy"]["Arn"]
+        for role in ("ECRLoginAndPushRole", "OtherRole", "ECRPullRole"):
+            iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))
+            iam.attach_role_policy(RoleName=role, PolicyArn=ecr_arn)
+        if not args.switch_policy:
+            pull = dict(switch, Statement=[dict(switch["Statement"][0],
+                                                Resource=f"arn:aws:iam::{ACCOUNT}:role/ECRPullRole")])
+            pull_arn = iam.create_policy(PolicyName="SwitchToPullRolePolicy",
+                                         PolicyDocument=json.dumps(pull))["Policy"]["Arn"]
+            iam.attach_user_policy(UserName="user-for-switch", PolicyArn=pull_arn)
 
     boto3.client("ecr", region_name=REGION, **admin).create_repository(repositoryName="test-repos")
 
     # From now on every call is checked against IAM, as in AWS.
-    if not args.no_enforce:
+    if not (args.bare or args.no_enforce):
         post(args.endpoint + "/moto-api/reset-auth", b"0", {"Content-Type": "text/plain"})
     print(json.dumps({
         "account": ACCOUNT,
@@ -134,7 +125,6 @@ def main():
         "second_access_key_id": key2["AccessKeyId"],
         "second_secret_access_key": key2["SecretAccessKey"],
     }))
-
 
 if __name__ == "__main__":
     main()
