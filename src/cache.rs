@@ -451,7 +451,7 @@ fn open_lock_file(path: &Path) -> Option<File> {
         .truncate(false)
         .write(true)
         .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .custom_flags(crate::platform::NO_FOLLOW | crate::platform::NO_BLOCK)
         .open(path)
         .ok()?;
     let meta = file.metadata().ok()?;
@@ -469,7 +469,7 @@ fn file_name(kind: &str, key: &str) -> String {
 fn read_entry<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
     let mut file = OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .custom_flags(crate::platform::NO_FOLLOW | crate::platform::NO_BLOCK)
         .open(path)
         .ok()?;
     let meta = file.metadata().ok()?;

@@ -60,14 +60,7 @@ pub fn arm(message: String) {
                 // In slices, so a deadline moved back after a pause is noticed in time.
                 std::thread::sleep(Duration::from_millis((deadline - now).min(250)));
             }
-            for fd in [1, 2] {
-                // SAFETY: writing a buffer we own to an inherited descriptor; stdout's
-                // lock may be held by the main thread, so std's handle is not used.
-                unsafe { libc::write(fd, line.as_ptr().cast(), line.len()) };
-            }
-            // SAFETY: ends the process at once; nothing is left half-written that
-            // matters (cache writes are atomic renames).
-            unsafe { libc::_exit(1) }
+            crate::platform::write_and_exit(line.as_bytes())
         });
     if spawned.is_err() {
         DEADLINE_MS.store(0, Ordering::SeqCst);

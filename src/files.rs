@@ -191,7 +191,7 @@ pub fn write_atomically(path: &Path, content: &[u8], mode: u32) -> std::io::Resu
             .write(true)
             .create_new(true)
             .mode(mode)
-            .custom_flags(libc::O_NOFOLLOW)
+            .custom_flags(crate::platform::NO_FOLLOW)
             .open(&temp)?;
         file.write_all(content)?;
         file.set_permissions(fs::Permissions::from_mode(mode))?;
@@ -264,7 +264,7 @@ pub fn read_optional(path: &Path) -> std::io::Result<Option<String>> {
     use std::io::{Error, ErrorKind, Read};
     let mut file = match OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK)
+        .custom_flags(crate::platform::NO_BLOCK)
         .open(path)
     {
         Ok(file) => file,

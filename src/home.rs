@@ -11,7 +11,6 @@
 //! (cache and settings) and this crate agree on the same files. No relative path
 //! is ever read.
 
-use std::ffi::CStr;
 use std::path::{Path, PathBuf};
 
 /// The environment variable that names the AWS config file.
@@ -23,7 +22,7 @@ pub const ENV_CREDENTIALS_FILE: &str = "AWS_SHARED_CREDENTIALS_FILE";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HomeError {
     #[error(
-        "no home directory (HOME is unset and uid {uid} has no passwd entry) and {ENV_CONFIG_FILE} is not set: set HOME, or point {ENV_CONFIG_FILE} at your AWS config file"
+        "set HOME, or point {ENV_CONFIG_FILE} at your AWS config file: there is no home directory (HOME is unset and uid {uid} has no entry in /etc/passwd)"
     )]
     NoHome { uid: u32 },
 }
@@ -86,40 +85,12 @@ pub fn resolve(env: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
     env("HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
-        .or_else(passwd_home)
-}
-
-/// The home directory of the current uid in the passwd database.
-fn passwd_home() -> Option<PathBuf> {
-    let mut buf = vec![0u8; 4096];
-    // SAFETY: an all-zero passwd is a valid value for getpwuid_r to fill in.
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut result: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: every pointer is valid for the call; buf outlives the use of pwd's fields.
-    let rc = unsafe {
-        libc::getpwuid_r(
-            current_uid(),
-            &mut pwd,
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            &mut result,
-        )
-    };
-    if rc != 0 || result.is_null() || pwd.pw_dir.is_null() {
-        return None;
-    }
-    // SAFETY: pw_dir points into buf, NUL-terminated by getpwuid_r.
-    let dir = unsafe { CStr::from_ptr(pwd.pw_dir) };
-    let path = PathBuf::from(
-        <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(dir.to_bytes()),
-    );
-    path.is_absolute().then_some(path)
+        .or_else(|| crate::platform::passwd_home(current_uid()))
 }
 
 /// The real uid of this process.
 pub fn current_uid() -> u32 {
-    // SAFETY: getuid has no preconditions and cannot fail.
-    unsafe { libc::getuid() }
+    crate::platform::uid()
 }
 
 /// A non-empty environment variable's value.
@@ -146,20 +117,20 @@ fn settle_now() -> Result<AwsFiles, HomeError> {
     let home = resolve(env_var);
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     let files = AwsFiles::locate(env_var, home.as_deref(), &cwd);
-    // SAFETY (all three): called from main before any other thread exists.
+    // All three: called from main before any other thread exists.
     if let Some(home) = &home
         && env_var("HOME").as_deref() != home.to_str()
     {
-        unsafe { std::env::set_var("HOME", home) };
+        crate::platform::set_env_at_start("HOME", home);
     }
     if let Ok(files) = &files {
-        unsafe { std::env::set_var(ENV_CONFIG_FILE, &files.config) };
+        crate::platform::set_env_at_start(ENV_CONFIG_FILE, &files.config);
         // No home and no variable: the SDK would read `./~/.aws/credentials`; give it nothing.
         let credentials = files
             .credentials
             .clone()
             .unwrap_or_else(|| PathBuf::from("/dev/null"));
-        unsafe { std::env::set_var(ENV_CREDENTIALS_FILE, credentials) };
+        crate::platform::set_env_at_start(ENV_CREDENTIALS_FILE, credentials);
     }
     files
 }

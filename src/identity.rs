@@ -145,18 +145,6 @@ pub fn of_profile(
     }
 }
 
-/// This machine's host name (the kernel's), for identities that belong to the machine.
-fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it or truncates.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return String::new();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
-}
-
 /// Who the chain starts as (the access key id, the SSO role, the token file, the
 /// process, else "ambient") and the effective endpoint overrides, hashed: it keys the
 /// token cache without any network call and without writing key material anywhere.
@@ -178,7 +166,7 @@ fn fingerprint(
         // Instance and container roles are the machine's: a home shared between machines
         // (NFS, a cache volume) must not share their tokens.
         if matches!(chain.base, chain::Base::Ambient | chain::Base::Named { .. }) {
-            add("host", &hostname());
+            add("host", &crate::platform::hostname());
         }
     }
     for var in ENDPOINT_VARS {

@@ -39,11 +39,20 @@ fn target() -> Option<&'static PathBuf> {
 /// Writes one line to the log, if it is on. Failures to log are ignored.
 pub fn write(args: fmt::Arguments<'_>) {
     let Some(path) = target() else { return };
-    let line = crate::text::scrub(format!(
-        "{} pid={} {args}\n",
-        crate::clock::now_secs(),
-        std::process::id()
-    ));
+    // One clean line: endpoint text (an error message, a caller ARN) can carry new
+    // lines, escape sequences and bidi controls that would forge lines or act on
+    // whoever runs `tail -f` on the log.
+    let line = format!(
+        "{}\n",
+        crate::text::clean(
+            &crate::text::scrub(format!(
+                "{} pid={} {args}",
+                crate::clock::now_secs(),
+                std::process::id()
+            )),
+            4 * crate::text::MAX_LINE_CHARS
+        )
+    );
     if let Some(mut file) = open_ours(path) {
         if file.metadata().is_ok_and(|m| m.len() > MAX_BYTES) {
             drop(file);
@@ -76,7 +85,7 @@ fn open_ours(path: &std::path::Path) -> Option<std::fs::File> {
         .create(true)
         .append(true)
         .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .custom_flags(crate::platform::NO_FOLLOW | crate::platform::NO_BLOCK)
         .open(path)
         .ok()?;
     let meta = file.metadata().ok()?;

@@ -15,6 +15,7 @@ mod files;
 mod home;
 mod identity;
 mod log;
+mod platform;
 mod profile_edit;
 mod profiles;
 mod protocol;
@@ -39,6 +40,9 @@ fn main() -> ExitCode {
     // First, while the process has one thread: one home and absolute AWS file paths
     // for everything that follows, the SDK included (see `home`).
     let _ = home::settle();
+    // Also before any thread: no proxy ever sees the metadata or container
+    // credentials endpoints (see `aws::http`).
+    aws::http::keep_local_endpoints_direct();
     // Docker runs `docker-credential-ecr-role get` (or store, erase, list) on every
     // push and pull: answer those without building the whole command-line parser,
     // which costs more than the cache hit itself. Anything else goes to clap.

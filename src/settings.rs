@@ -35,7 +35,7 @@ pub enum ConfigError {
     },
     #[error("settings file {path} is not valid: {detail}; fix or remove it")]
     Invalid { path: String, detail: String },
-    #[error("no home directory: set HOME or {var}")]
+    #[error("set HOME or {var}: there is no home directory")]
     NoHome { var: &'static str },
 }
 
@@ -168,8 +168,13 @@ pub fn cache_dir() -> Result<PathBuf, ConfigError> {
     project_dirs(ENV_CACHE_DIR).map(|d| d.cache_dir().to_path_buf())
 }
 
+/// The per-user directories, only once the home is known ([`crate::home`] wrote it
+/// into `HOME`): without a home, `directories` would ask the passwd database through
+/// NSS, which the static Linux binary must never do (see [`crate::platform`]).
 fn project_dirs(var: &'static str) -> Result<directories::ProjectDirs, ConfigError> {
-    directories::ProjectDirs::from("", "", APP).ok_or(ConfigError::NoHome { var })
+    crate::home::home_dir()
+        .and_then(|_| directories::ProjectDirs::from("", "", APP))
+        .ok_or(ConfigError::NoHome { var })
 }
 
 #[cfg(test)]

@@ -41,7 +41,15 @@ pub fn scrub(mut line: String) -> String {
     line
 }
 
-/// One line for a terminal: control and bidi-override characters become spaces,
+/// Whether a character may not reach a terminal or a log as it is: control
+/// characters (escape sequences, `\r` rewrites, new lines) and the bidi embedding,
+/// override and isolate controls (U+202A–202E, U+2066–2069), which reorder what a
+/// person reads. The one rule every cleaner here applies.
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// One line for a terminal: unsafe characters ([`is_unsafe_char`]) become spaces,
 /// at most `max` characters.
 pub fn clean(text: &str, max: usize) -> String {
     let mut out = String::with_capacity(text.len().min(max + 4));
@@ -50,11 +58,31 @@ pub fn clean(text: &str, max: usize) -> String {
             out.push('…');
             break;
         }
-        let unsafe_char =
-            c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-        out.push(if unsafe_char { ' ' } else { c });
+        out.push(if is_unsafe_char(c) { ' ' } else { c });
     }
     out.trim().to_string()
+}
+
+/// A multi-line report for a terminal: each line cleaned as [`clean`] cleans (tabs
+/// and leading spaces stay, reports align with them), new lines kept, secrets scrubbed.
+pub fn clean_report(text: &str) -> String {
+    let text = scrub(text.to_string());
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let (body, newline) = match line.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (line, ""),
+        };
+        out.extend(body.chars().map(|c| {
+            if is_unsafe_char(c) && c != '\t' {
+                ' '
+            } else {
+                c
+            }
+        }));
+        out.push_str(newline);
+    }
+    out
 }
 
 /// A message as a person may see it: secrets scrubbed, one clean bounded line.
@@ -93,21 +121,7 @@ impl<W: std::io::Write> std::io::Write for Scrubbed<W> {
 
 impl<W: std::io::Write> Drop for Scrubbed<W> {
     fn drop(&mut self) {
-        let text = scrub(String::from_utf8_lossy(&self.buffer).into_owned());
-        let mut clean_text = String::with_capacity(text.len());
-        for line in text.split_inclusive('\n') {
-            let (body, newline) = match line.strip_suffix('\n') {
-                Some(body) => (body, "\n"),
-                None => (line, ""),
-            };
-            // Tabs and spaces stay (reports align with them); other controls go.
-            clean_text.extend(body.chars().map(
-                |c| {
-                    if c.is_control() && c != '\t' { ' ' } else { c }
-                },
-            ));
-            clean_text.push_str(newline);
-        }
+        let clean_text = clean_report(&String::from_utf8_lossy(&self.buffer));
         let _ = self.out.write_all(clean_text.as_bytes());
         let _ = self.out.flush();
     }
@@ -142,6 +156,13 @@ mod tests {
             MAX_LINE_CHARS + 1
         );
         assert_eq!(clean("a\u{202e}b", 10), "a b");
+    }
+
+    #[test]
+    fn reports_lose_bidi_controls_and_escapes_but_keep_their_layout() {
+        let report = "  profile\tp\u{202e}1\u{2066}x\n\u{1b}]52;c;ZXZpbA==\u{7}ok\n";
+        let cleaned = clean_report(report);
+        assert_eq!(cleaned, "  profile\tp 1 x\n ]52;c;ZXZpbA== ok\n");
     }
 
     #[test]

@@ -203,7 +203,7 @@ fn run_helper(home: &Path, proxy: &Proxy, row: &Row) -> Output {
             cmd.env("AWS_PROFILE", p);
         }
         Chosen::Mapped(p) => {
-            let settings = home.join(".config/docker-credential-ecr-role/config.json");
+            let settings = settings_file_in(home);
             std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
             let json = serde_json::json!({"registries": {REGISTRY: {"profile": p}}});
             std::fs::write(settings, json.to_string()).unwrap();

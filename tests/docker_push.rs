@@ -7,6 +7,10 @@ mod support;
 use support::docker::{DockerClient, Engine, Registry};
 use support::*;
 
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs dockerd, the docker CLI, docker-registry, htpasswd and unshare (Debian packages) and root, Linux only"
+)]
 #[test]
 fn docker_push_to_test_repos_just_works_through_the_role() {
     let proxy = Proxy::start(&moto().endpoint);
@@ -143,6 +147,10 @@ fn docker_push_to_test_repos_just_works_through_the_role() {
     assert!(!ecr.tags("test-repos").contains(&"denied".to_string()));
 }
 
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs dockerd, the docker CLI, docker-registry, htpasswd, skopeo and unshare (Debian packages) and root, Linux only"
+)]
 #[test]
 fn skopeo_and_a_legacy_docker_build_use_the_helper_too() {
     let skopeo = require_program("skopeo");

@@ -75,6 +75,10 @@ fn role_profile_gets_the_token_then_serves_it_from_the_cache() {
     );
 }
 
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs strace (and Linux's /etc/ssl TLS roots), Linux only"
+)]
 #[test]
 fn a_cache_hit_opens_no_connection_no_tls_roots_and_no_threads() {
     let strace = require_program("strace");

@@ -283,6 +283,10 @@ fn a_black_holed_endpoint_times_out_instead_of_hanging() {
     assert!(took < Duration::from_secs(40), "took {took:?}");
 }
 
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs root to chown a file to another uid (CI runs as root), Linux only"
+)]
 #[test]
 fn a_cache_that_is_not_ours_is_never_trusted_nor_written_through() {
     let proxy = Proxy::start(&moto().endpoint);

@@ -76,6 +76,10 @@ fn assert_one_clean_line(text: &str) {
 
 // 1. The machine.
 
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs root to chown a directory to another uid (CI runs as root), Linux only"
+)]
 #[test]
 fn an_existing_cache_directory_is_refused_never_altered() {
     let proxy = Proxy::start(&moto().endpoint);
@@ -139,6 +143,10 @@ fn a_fifo_at_the_lock_path_does_not_hang_a_cold_get() {
     assert!(took < GET_DEADLINE, "took {took:?}");
 }
 
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs flock(1) (util-linux), Linux only"
+)]
 #[test]
 fn a_lock_held_by_another_process_costs_at_most_the_lock_wait() {
     let proxy = Proxy::start(&moto().endpoint);
@@ -172,6 +180,10 @@ fn a_lock_held_by_another_process_costs_at_most_the_lock_wait() {
     assert!(took < GET_DEADLINE, "took {took:?}");
 }
 
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs flock(1) (util-linux), Linux only"
+)]
 #[test]
 fn a_stopped_get_holding_the_lock_costs_at_most_the_lock_wait() {
     let proxy = Proxy::start(&moto().endpoint);
@@ -244,6 +256,10 @@ fn a_hanging_credential_process_ends_at_the_documented_deadline() {
 
 // 3. The debug log.
 
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs root to chown a file to another uid (CI runs as root), Linux only"
+)]
 #[test]
 fn the_log_is_never_written_into_another_users_file() {
     let proxy = Proxy::start(&moto().endpoint);
@@ -347,6 +363,10 @@ fn an_endpoint_echoing_a_session_token_gets_it_scrubbed() {
     assert!(stdout(&out).contains("REDACTED"), "{}", stdout(&out));
 }
 
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs setsid(1) (util-linux), Linux only"
+)]
 #[test]
 fn names_from_the_users_files_are_printed_clean() {
     let proxy = Proxy::start(&moto().endpoint);
@@ -477,6 +497,10 @@ fn setup_refuses_an_arn_with_an_injected_line() {
 
 // 8. Smaller ones.
 
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs GNU touch (`touch -d '2 hours ago'`, coreutils), Linux only"
+)]
 #[test]
 fn stale_temp_files_of_a_killed_get_are_removed() {
     let proxy = Proxy::start(&moto().endpoint);
@@ -545,6 +569,10 @@ fn erase_for_a_foreign_host_is_quiet_on_broken_settings_like_get() {
     assert!(out.status.success(), "{}", stdout(&out));
 }
 
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs GNU time (/usr/bin/time -f %M), Linux only"
+)]
 #[test]
 fn a_huge_error_body_is_not_read_whole() {
     let proxy = Proxy::start(&moto().endpoint);

@@ -72,6 +72,10 @@ fn mfa_sandbox(proxy: &Proxy) -> Sandbox {
     sandbox
 }
 
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs util-linux script and setsid, Linux only"
+)]
 #[test]
 fn mfa_is_asked_once_on_the_terminal_then_the_role_session_is_kept() {
     let proxy = Proxy::start(&moto().endpoint);
@@ -117,6 +121,10 @@ fn mfa_is_asked_once_on_the_terminal_then_the_role_session_is_kept() {
     );
 }
 
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs util-linux script and setsid, Linux only"
+)]
 #[test]
 fn mfa_without_a_terminal_fails_at_once_and_login_signs_in() {
     let proxy = Proxy::start(&moto().endpoint);
@@ -284,6 +292,10 @@ fn credential_process_sources_work_and_an_expired_sso_session_says_what_to_run()
     );
 }
 
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs util-linux script and setsid, Linux only"
+)]
 #[test]
 fn doctor_and_get_use_the_kept_mfa_session_and_ask_nothing() {
     let proxy = Proxy::start(&moto().endpoint);
@@ -399,6 +411,10 @@ fn an_endpoint_change_is_a_cache_miss() {
     );
 }
 
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs setpriv (util-linux) and root, Linux only"
+)]
 #[test]
 fn with_home_unset_nothing_in_the_working_directory_is_read() {
     // A checked-out repository as the working directory, planting AWS files where a
@@ -445,6 +461,10 @@ fn with_home_unset_nothing_in_the_working_directory_is_read() {
     }
 }
 
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs util-linux script and setsid, Linux only"
+)]
 #[test]
 fn a_kept_role_session_with_an_absurd_expiry_is_dropped_not_a_crash() {
     let proxy = Proxy::start(&moto().endpoint);
@@ -483,6 +503,10 @@ fn a_kept_role_session_with_an_absurd_expiry_is_dropped_not_a_crash() {
     assert!(!kept[0].exists(), "the absurd session is removed");
 }
 
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs util-linux script, Linux only"
+)]
 #[test]
 fn a_wrong_mfa_code_is_reported_as_refused() {
     let proxy = Proxy::start(&moto().endpoint);
@@ -511,6 +535,10 @@ fn a_wrong_mfa_code_is_reported_as_refused() {
     );
 }
 
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs util-linux script, Linux only"
+)]
 #[test]
 fn the_mfa_prompt_waits_a_bounded_time() {
     let proxy = Proxy::start(&moto().endpoint);
@@ -563,6 +591,10 @@ fn the_mfa_prompt_waits_a_bounded_time() {
     assert_eq!(proxy.count("sts:AssumeRole"), 0);
 }
 
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs util-linux script and flock(1), Linux only"
+)]
 #[test]
 fn a_get_that_needs_a_code_waits_its_turn_at_the_terminal() {
     let proxy = Proxy::start(&moto().endpoint);

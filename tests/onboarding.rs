@@ -146,16 +146,28 @@ fn setup_case(name: &str) {
     assert_eq!(said.matches("already set up").count(), 3, "{name}: {said}");
 }
 
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "golden files name the Linux settings path ~/.config/docker-credential-ecr-role (macOS: ~/Library/Application Support), Linux only"
+)]
 #[test]
 fn setup_on_an_empty_home() {
     setup_case("empty");
 }
 
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "golden files name the Linux settings path ~/.config/docker-credential-ecr-role (macOS: ~/Library/Application Support), Linux only"
+)]
 #[test]
 fn setup_keeps_existing_keys_and_warns_about_old_logins() {
     setup_case("existing");
 }
 
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "golden files name the Linux settings path ~/.config/docker-credential-ecr-role (macOS: ~/Library/Application Support), Linux only"
+)]
 #[test]
 fn setup_keeps_comments_and_an_existing_profile() {
     setup_case("commented");

@@ -12,6 +12,10 @@ use support::*;
 
 const FORMULA: &str = "install/homebrew/Formula/docker-credential-ecr-role.rb";
 
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Ruby 3 (Debian's ruby) for the Homebrew formula runner; macOS ships Ruby 2.6, Linux only"
+)]
 #[test]
 fn the_homebrew_formula_is_valid_ruby_and_passes_the_audit() {
     let ruby = require_program("ruby");
@@ -52,6 +56,20 @@ fn the_homebrew_formula_has_the_crates_version() {
         "the url carries the version"
     );
     assert!(formula.contains("class DockerCredentialEcrRole < Formula"));
+    // One setting names the repository: Cargo.toml's, which bump.sh and the release
+    // workflow read.
+    let repository = env!("CARGO_PKG_REPOSITORY");
+    for line in ["  url \"", "  homepage \"", "  head \""] {
+        let value = formula
+            .lines()
+            .find(|l| l.starts_with(line))
+            .unwrap_or_else(|| panic!("no {line}"));
+        assert!(value.contains(repository), "{value} is not of {repository}");
+    }
+    assert!(
+        !formula.contains("def caveats"),
+        "usage steps belong in the docs, not caveats"
+    );
 }
 
 #[test]
@@ -73,30 +91,51 @@ fn bump_points_the_formula_at_a_release() {
     let tarball = tree.path().join("source.tar.gz");
     std::fs::write(&tarball, b"release source").unwrap();
     let version = env!("CARGO_PKG_VERSION");
-    let out = Command::new("bash")
-        .arg(homebrew.join("bump.sh"))
-        .arg(version)
-        .arg(&tarball)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let formula = std::fs::read_to_string(tree.path().join(FORMULA)).unwrap();
+    let bump = |version: &str| {
+        Command::new("bash")
+            .arg(homebrew.join("bump.sh"))
+            .arg(version)
+            .arg(&tarball)
+            .output()
+            .unwrap()
+    };
+    let bumped = || {
+        let out = bump(version);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read_to_string(tree.path().join(FORMULA)).unwrap()
+    };
+    let formula = bumped();
     assert!(
         formula.contains(&format!("sha256 \"{}\"", sha256_of(&tarball))),
         "{formula}"
     );
-    let out = Command::new("bash")
-        .arg(homebrew.join("bump.sh"))
-        .args(["9.9.9"])
-        .arg(&tarball)
-        .output()
-        .unwrap();
+    // A renamed repository (Cargo.toml's `repository`) moves the url with it.
+    let cargo = std::fs::read_to_string(tree.path().join("Cargo.toml")).unwrap();
+    std::fs::write(
+        tree.path().join("Cargo.toml"),
+        cargo.replace(
+            env!("CARGO_PKG_REPOSITORY"),
+            "https://github.com/someone/renamed",
+        ),
+    )
+    .unwrap();
+    let formula = bumped();
     assert!(
-        !out.status.success(),
+        formula.contains(&format!(
+            "url \"https://github.com/someone/renamed/archive/refs/tags/v{version}.tar.gz\""
+        )),
+        "{formula}"
+    );
+    assert!(
+        formula.contains("head \"https://github.com/someone/renamed.git\""),
+        "{formula}"
+    );
+    assert!(
+        !bump("9.9.9").status.success(),
         "a version other than Cargo.toml's is refused"
     );
 }

@@ -95,3 +95,25 @@ fn no_command_reaches_into_another_command_or_dockers_verbs() {
         }
     }
 }
+
+#[test]
+fn operating_system_calls_live_in_the_platform_module_alone() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = vec![src.clone()];
+    let mut offenders = Vec::new();
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        if path != src.join("platform.rs") && (text.contains("libc::") || text.contains("unsafe {"))
+        {
+            offenders.push(path.strip_prefix(&src).unwrap().display().to_string());
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "libc calls and unsafe blocks belong in src/platform.rs, found in: {offenders:?}"
+    );
+}

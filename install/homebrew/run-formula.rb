@@ -166,6 +166,8 @@ def audit(klass, text)
   problems << "no license" unless klass.fields[:license]
   problems << "sha256 is not 64 hex digits" unless klass.fields[:sha256].to_s.match?(/\A\h{64}\z/)
   problems << "no livecheck" unless klass.fields[:livecheck]
+  # Homebrew's cookbook: caveats are for Homebrew-specific matters, not usage steps.
+  problems << "caveats give usage steps (they belong in the docs)" if text.match?(/def caveats/)
   problems << "`cargo install` must not repeat std_cargo_args' --locked" if text.match?(/"--locked",\s*\*std_cargo_args/)
   unless klass.build_deps.include?(["rust", :build])
     problems << "needs depends_on \"rust\" => :build"
@@ -192,5 +194,10 @@ exit 0 if audit_only
 formula = klass.new(prefix)
 Dir.chdir(source_dir) { formula.install }
 puts "install: ok"
-Dir.chdir(formula.testpath) { formula.instance_eval(&klass.test_block) }
+begin
+  Dir.chdir(formula.testpath) { formula.instance_eval(&klass.test_block) }
+ensure
+  # Homebrew removes the test's temporary directory; so does this.
+  FileUtils.rm_rf(formula.testpath)
+end
 puts "test do: ok"

@@ -76,7 +76,14 @@ async fn base(base: &Base, profile: &str, sdk: &SdkConfig) -> Result<Credentials
         .region()
         .cloned()
         .unwrap_or_else(|| Region::new("us-east-1"));
-    let provider_config = || ProviderConfig::default().with_region(Some(region.clone()));
+    // Every provider gets the SDK configuration's one HTTP client (see `super::http`).
+    let provider_config = || {
+        let config = ProviderConfig::default().with_region(Some(region.clone()));
+        match sdk.http_client() {
+            Some(client) => config.with_http_client(client),
+            None => config,
+        }
+    };
     match base {
         Base::StaticKeys {
             access_key_id,
@@ -102,12 +109,16 @@ async fn base(base: &Base, profile: &str, sdk: &SdkConfig) -> Result<Credentials
             }
             NamedSource::Ec2InstanceMetadata => {
                 let imds = ImdsCredentialsProvider::builder()
-                    .imds_client(imds_client())
+                    .configure(&provider_config())
+                    .imds_client(imds_client(&provider_config()))
                     .build();
                 provide(base, imds).await
             }
             NamedSource::EcsContainer => {
-                provide(base, EcsCredentialsProvider::builder().build()).await
+                let ecs = EcsCredentialsProvider::builder()
+                    .configure(&provider_config())
+                    .build();
+                provide(base, ecs).await
             }
         },
         Base::WebIdentity {
@@ -154,9 +165,10 @@ async fn base(base: &Base, profile: &str, sdk: &SdkConfig) -> Result<Credentials
         }
         Base::Ambient => {
             let chain = DefaultCredentialsChain::builder()
+                .configure(provider_config())
                 .profile_name(profile)
-                .region(region)
-                .imds_client(imds_client())
+                .region(region.clone())
+                .imds_client(imds_client(&provider_config()))
                 .build()
                 .await;
             provide(base, chain).await
@@ -165,8 +177,9 @@ async fn base(base: &Base, profile: &str, sdk: &SdkConfig) -> Result<Credentials
 }
 
 /// An instance-metadata client that gives up quickly when there is no such service.
-fn imds_client() -> aws_config::imds::Client {
+fn imds_client(config: &ProviderConfig) -> aws_config::imds::Client {
     aws_config::imds::Client::builder()
+        .configure(config)
         .connect_timeout(IMDS_TIMEOUT)
         .read_timeout(IMDS_TIMEOUT)
         .max_attempts(1)

@@ -7,11 +7,12 @@
 //! [`crate::cache::Cache::prompt_turn`]), so codes typed into one terminal go to one process.
 
 use std::io::{Read, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::time::Instant;
 
 use super::AwsError;
 use crate::deadline::{self, MFA_PROMPT_TIMEOUT};
+use crate::platform;
 use crate::text::clean;
 
 /// Reads a 6-digit code for `serial` from the terminal.
@@ -27,8 +28,7 @@ pub fn ask_code(profile: &str, serial: &str) -> Result<String, AwsError> {
         .map_err(|_| no_terminal())?;
     // A `docker push &` in the background would be stopped by SIGTTIN at the read,
     // and every bound with it: only the terminal's foreground process group is asked.
-    // SAFETY: plain queries on a descriptor we own.
-    if unsafe { libc::tcgetpgrp(tty.as_raw_fd()) != libc::getpgrp() } {
+    if !platform::in_foreground(tty.as_fd()) {
         return Err(no_terminal());
     }
     let started = Instant::now();
@@ -65,14 +65,7 @@ fn read_line_within(tty: &mut std::fs::File, limit: std::time::Duration) -> Opti
     let mut line = Vec::new();
     while line.len() < 64 && !line.ends_with(b"\n") {
         let left = until.saturating_duration_since(Instant::now());
-        let mut poll = libc::pollfd {
-            fd: tty.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let ms = i32::try_from(left.as_millis()).unwrap_or(i32::MAX);
-        // SAFETY: one valid pollfd for the duration of the call.
-        if ms == 0 || unsafe { libc::poll(&mut poll, 1, ms) } <= 0 {
+        if !platform::wait_readable(tty.as_fd(), left) {
             return None;
         }
         let mut byte = [0u8; 1];

@@ -9,6 +9,7 @@ pub mod cap;
 pub mod credentials;
 pub mod ecr;
 pub mod error;
+pub mod http;
 pub mod mfa;
 
 use std::time::Duration;
@@ -91,6 +92,7 @@ pub async fn load_sdk_config(
         .profile_files(profiles.sdk_files())
         .profile_name(&identity.profile)
         .region(Region::new(region.to_string()))
+        .http_client(http::client())
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(CONNECT_TIMEOUT)

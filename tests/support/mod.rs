@@ -202,15 +202,21 @@ fn seeded(port: u16, seed_args: &[&str]) -> Moto {
     }
 }
 
-/// Spawns a child that gets SIGKILL when the spawning thread ends.
+/// Spawns a child that gets SIGKILL when the spawning thread ends (Linux's
+/// parent-death signal; other systems have none, so there the child outlives a
+/// test binary that dies without dropping it).
 pub fn spawn_dying_with_parent(command: &mut Command) -> Child {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
-    unsafe {
-        command.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
+    // PR_SET_PDEATHSIG is Linux only (libc has no prctl on macOS).
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
     }
     command
         .spawn()
@@ -234,6 +240,26 @@ impl TempDir {
     /// Its path.
     pub fn path(&self) -> &Path {
         self.0.path()
+    }
+}
+
+/// The helper's default token cache directory under `home`, where the `directories`
+/// crate puts it: the XDG default on Linux, `~/Library/Caches` on macOS.
+pub fn cache_dir_in(home: &Path) -> PathBuf {
+    if cfg!(target_os = "macos") {
+        home.join("Library/Caches/docker-credential-ecr-role")
+    } else {
+        home.join(".cache/docker-credential-ecr-role")
+    }
+}
+
+/// The helper's default settings file under `home`, where the `directories` crate
+/// puts it: the XDG default on Linux, `~/Library/Application Support` on macOS.
+pub fn settings_file_in(home: &Path) -> PathBuf {
+    if cfg!(target_os = "macos") {
+        home.join("Library/Application Support/docker-credential-ecr-role/config.json")
+    } else {
+        home.join(".config/docker-credential-ecr-role/config.json")
     }
 }
 
@@ -293,16 +319,14 @@ impl Sandbox {
         std::fs::write(path, settings.to_string()).unwrap();
     }
 
-    /// The helper's token cache directory under this HOME (XDG default on Linux).
+    /// The helper's token cache directory under this HOME (see [`cache_dir_in`]).
     pub fn cache_dir(&self) -> PathBuf {
-        self.home.path().join(".cache/docker-credential-ecr-role")
+        cache_dir_in(self.home.path())
     }
 
-    /// The helper's settings file under this HOME.
+    /// The helper's settings file under this HOME (see [`settings_file_in`]).
     pub fn settings_file(&self) -> PathBuf {
-        self.home
-            .path()
-            .join(".config/docker-credential-ecr-role/config.json")
+        settings_file_in(self.home.path())
     }
 
     /// A command for the helper with this sandbox's clean environment.

@@ -45,6 +45,8 @@ pub enum Fault {
     Malformed,
     /// Close the connection without answering.
     Drop,
+    /// Answer `sts:GetCallerIdentity` with this caller ARN, whatever it holds (XML-escaped).
+    CallerArn(String),
     /// Answer with this status, code and message, whatever they hold (escape
     /// sequences, huge strings): a lying endpoint.
     Refuse {
@@ -568,6 +570,18 @@ fn handle(conn: TcpStream, state: &State) -> std::io::Result<()> {
             return Ok(());
         }
         Some(Fault::Drop) => return Ok(()),
+        Some(Fault::CallerArn(arn)) => {
+            let arn = arn
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('\n', "&#10;")
+                .replace('\r', "&#13;");
+            let body = format!(
+                "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>{arn}</Arn><UserId>AIDA</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
+            );
+            return response(200, "text/xml", body.into_bytes()).write(&mut out);
+        }
         Some(Fault::Malformed) => {
             return response(
                 200,

@@ -1,7 +1,9 @@
 # Homebrew formula for docker-credential-ecr-role, in homebrew-core style (tap
 # layout today: publish install/homebrew as the repository homebrew-ecr-role, then
 # `brew install <owner>/ecr-role/docker-credential-ecr-role`).
-# A release sets url and sha256 with install/homebrew/bump.sh VERSION TARBALL.
+# A release sets url, homepage, head and sha256 with install/homebrew/bump.sh VERSION
+# TARBALL, from Cargo.toml's `repository` (the one place the repository is named).
+# No caveats: how to wire a registry is in `--help`, the man page and the README.
 # CI runs this file's install and test blocks: install/homebrew/run-formula.rb.
 class DockerCredentialEcrRole < Formula
   desc "Credential helper for Amazon ECR that assumes a role through your AWS profile"
@@ -22,15 +24,6 @@ class DockerCredentialEcrRole < Formula
     system "cargo", "install", *std_cargo_args
     generate_completions_from_executable(bin/"docker-credential-ecr-role", "completions")
     (man1/"docker-credential-ecr-role.1").write Utils.safe_popen_read(bin/"docker-credential-ecr-role", "man")
-  end
-
-  def caveats
-    <<~EOS
-      Wire a registry to the helper (docker's credHelpers and the helper's profile mapping):
-        docker-credential-ecr-role setup --registry ACCOUNT.dkr.ecr.REGION.amazonaws.com --profile PROFILE
-      Then check the whole chain, from docker to the ECR token:
-        docker-credential-ecr-role doctor
-    EOS
   end
 
   test do

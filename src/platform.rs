@@ -1,0 +1,182 @@
+//! Every call into the operating system that std does not offer, in one place, each
+//! behind one safe function: who we are, the machine's name, the terminal's
+//! foreground, waiting for a terminal to become readable, and the watchdog's last
+//! words. Linux and macOS share one code path for each; a later port (Windows) is
+//! this file.
+//!
+//! Two choices here are made for reach, not taste:
+//! - the home directory of a uid is read from `/etc/passwd` by hand, not through
+//!   `getpwuid_r`: the Linux release binary is linked statically, and static glibc
+//!   still loads the NSS modules `/etc/nsswitch.conf` names (`systemd`, `sss`, …)
+//!   with the system's shared libc, which crashes the process. A user known only to
+//!   LDAP or SSSD therefore needs `HOME` set, as every login session sets it.
+//! - a terminal is waited on with `select(2)`, not `poll(2)`: macOS `poll` does not
+//!   support devices and answers `POLLNVAL` for `/dev/tty` (its man page, BUGS).
+//!   `select` works on both systems, so Linux's tests exercise what macOS runs.
+
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The real uid of this process.
+pub fn uid() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
+}
+
+/// The machine's host name as the kernel knows it (`uname`, no name service), or
+/// empty when it cannot be read.
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it or truncates.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return String::new();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// The home directory of `uid` in the local passwd file, `/etc/passwd` (see the
+/// module's note on why no name service is asked).
+pub fn passwd_home(uid: u32) -> Option<PathBuf> {
+    let text = std::fs::read("/etc/passwd").ok()?;
+    home_in_passwd(&text, uid)
+}
+
+/// The home of `uid` in passwd-format text (`name:pw:uid:gid:gecos:home:shell`): the
+/// first entry for the uid wins, as in glibc's `files` module; only absolute homes count.
+pub fn home_in_passwd(text: &[u8], uid: u32) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let wanted = uid.to_string();
+    text.split(|&b| b == b'\n')
+        .filter(|line| {
+            !line.starts_with(b"#") && !line.starts_with(b"+") && !line.starts_with(b"-")
+        })
+        .map(|line| line.split(|&b| b == b':').collect::<Vec<_>>())
+        .find(|fields| fields.len() >= 7 && fields[2] == wanted.as_bytes())
+        .map(|fields| PathBuf::from(std::ffi::OsStr::from_bytes(fields[5])))
+        .filter(|home| home.is_absolute())
+}
+
+/// Whether this process is in the foreground process group of the terminal `tty`
+/// (a background job reading it would be stopped by SIGTTIN).
+pub fn in_foreground(tty: BorrowedFd<'_>) -> bool {
+    // SAFETY: plain queries on a descriptor the caller keeps open.
+    unsafe { libc::tcgetpgrp(tty.as_raw_fd()) == libc::getpgrp() }
+}
+
+/// Waits until `fd` has something to read, at most `limit`. `false`: nothing came in
+/// time, or the wait failed. Uses `select(2)`, which macOS supports for terminals.
+pub fn wait_readable(fd: BorrowedFd<'_>, limit: Duration) -> bool {
+    let raw = fd.as_raw_fd();
+    if raw < 0 || raw >= libc::FD_SETSIZE as i32 || limit.is_zero() {
+        return false;
+    }
+    // SAFETY: an all-zero fd_set is the empty set; FD_ZERO/FD_SET get a valid set
+    // and a descriptor below FD_SETSIZE (checked above).
+    let mut set: libc::fd_set = unsafe { std::mem::zeroed() };
+    unsafe {
+        libc::FD_ZERO(&mut set);
+        libc::FD_SET(raw, &mut set);
+    }
+    let mut timeout = libc::timeval {
+        tv_sec: libc::time_t::try_from(limit.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_usec: limit.subsec_micros() as libc::suseconds_t,
+    };
+    // SAFETY: the set and the timeout are valid for the call; no other set is passed.
+    let ready = unsafe {
+        libc::select(
+            raw + 1,
+            &mut set,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            &mut timeout,
+        )
+    };
+    ready > 0
+}
+
+/// Writes `line` to stdout and stderr with plain `write(2)` calls and ends the process
+/// with status 1 at once: the watchdog's exit, which must not wait for std's stdout
+/// lock (the main thread may hold it) nor run destructors.
+pub fn write_and_exit(line: &[u8]) -> ! {
+    for fd in [1, 2] {
+        // SAFETY: writing a buffer we own to an inherited descriptor.
+        unsafe { libc::write(fd, line.as_ptr().cast(), line.len()) };
+    }
+    // SAFETY: ends the process; cache writes are atomic renames, nothing is half-written.
+    unsafe { libc::_exit(1) }
+}
+
+/// Sets an environment variable for the rest of the process. Call it only from
+/// `main`'s first steps, while the process has a single thread (see `home::settle`):
+/// that is the condition under which `std::env::set_var` is sound.
+pub fn set_env_at_start(name: &str, value: impl AsRef<std::ffi::OsStr>) {
+    // SAFETY: the callers run before any other thread exists (documented above).
+    unsafe { std::env::set_var(name, value) };
+}
+
+/// Open flags that refuse a symlink at the last component (`O_NOFOLLOW`).
+pub const NO_FOLLOW: i32 = libc::O_NOFOLLOW;
+/// Open flags that never block on a FIFO or a device (`O_NONBLOCK`).
+pub const NO_BLOCK: i32 = libc::O_NONBLOCK;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn passwd_homes_are_read_as_glibc_files_reads_them() {
+        let text = b"# a comment\nroot:x:0:0:root:/root:/bin/bash\n\
+            +nisuser::::::\nrel:x:7:7::relative/home:/bin/sh\n\
+            app:x:1000:1000:App,,,:/home/app:/bin/bash\ndup:x:1000:1000::/home/dup:/bin/sh\nshort:x:42\n";
+        assert_eq!(home_in_passwd(text, 0).as_deref(), Some(Path::new("/root")));
+        assert_eq!(
+            home_in_passwd(text, 1000).as_deref(),
+            Some(Path::new("/home/app"))
+        );
+        assert_eq!(home_in_passwd(text, 7), None, "a relative home is no home");
+        assert_eq!(home_in_passwd(text, 42), None, "a short line is no entry");
+        assert_eq!(home_in_passwd(text, 4242), None);
+        assert_eq!(home_in_passwd(b"", 0), None);
+    }
+
+    #[test]
+    fn this_process_finds_its_own_passwd_home_when_it_has_one() {
+        // The test runs as a user of this machine's /etc/passwd (root in CI).
+        let listed = std::fs::read_to_string("/etc/passwd")
+            .unwrap()
+            .lines()
+            .any(|l| l.split(':').nth(2) == Some(&uid().to_string()));
+        assert_eq!(passwd_home(uid()).is_some(), listed);
+    }
+
+    #[test]
+    fn a_pipe_is_waited_on_with_select_until_data_or_the_limit() {
+        use std::io::Write;
+        let (reader, mut writer) = std::io::pipe().unwrap();
+        let started = std::time::Instant::now();
+        assert!(!wait_readable(
+            reader.as_fd_borrowed(),
+            Duration::from_millis(50)
+        ));
+        assert!(started.elapsed() >= Duration::from_millis(45));
+        writer.write_all(b"1").unwrap();
+        assert!(wait_readable(
+            reader.as_fd_borrowed(),
+            Duration::from_secs(5)
+        ));
+        assert!(!wait_readable(reader.as_fd_borrowed(), Duration::ZERO));
+    }
+
+    trait Borrowed {
+        fn as_fd_borrowed(&self) -> BorrowedFd<'_>;
+    }
+    impl<T: std::os::fd::AsFd> Borrowed for T {
+        fn as_fd_borrowed(&self) -> BorrowedFd<'_> {
+            self.as_fd()
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! Regression tests for the third security review (issue "Hardening, third pass"),
+//! one per finding, each with real processes: a real HTTP proxy on loopback, real
+//! files. Each was seen failing on the main before its fix.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use support::*;
+
+/// An HTTP proxy on loopback that records the first line of every request it gets
+/// (`GET http://…` or `CONNECT host:443`) and answers 502: whatever reaches it is
+/// a request the helper sent through a proxy.
+struct TrapProxy {
+    url: String,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl TrapProxy {
+    fn start() -> TrapProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let mut first = String::new();
+                let _ = BufReader::new(&conn).read_line(&mut first);
+                record.lock().unwrap().push(first.trim().to_string());
+                let _ = conn.write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n");
+            }
+        });
+        TrapProxy { url, seen }
+    }
+
+    fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// A moto server without IAM enforcement: the container endpoint's keys are the test
+/// proxy's own, which moto's enforcement would not know.
+fn open_moto() -> &'static OwnedMoto {
+    static MOTO: OnceLock<OwnedMoto> = OnceLock::new();
+    MOTO.get_or_init(|| OwnedMoto::start(&["--no-enforce"]))
+}
+
+#[test]
+fn item_1_container_credentials_and_loopback_endpoints_never_go_through_a_proxy() {
+    let proxy = Proxy::start(&open_moto().moto.endpoint);
+    let trap = TrapProxy::start();
+    let sandbox = Sandbox::with_keys(&proxy.endpoint, &open_moto().moto);
+    std::fs::write(
+        sandbox.home.path().join(".aws/config"),
+        format!(
+            "{AWS_CONFIG}\n[profile C]\nrole_arn = {ROLE_ARN}\ncredential_source = EcsContainer\n"
+        ),
+    )
+    .unwrap();
+    sandbox.write_settings(serde_json::json!({"registries": {REGISTRY: {"profile": "C"}}}));
+    let container = format!("{}/ecs-credentials", proxy.endpoint);
+    let out = sandbox.get(
+        REGISTRY,
+        &[
+            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", &container),
+            (
+                "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+                "container-auth-token-1234",
+            ),
+            ("HTTP_PROXY", &trap.url),
+            ("HTTPS_PROXY", &trap.url),
+            ("NO_PROXY", "corp.example"),
+        ],
+    );
+    assert_credentials(&out, REGISTRY, PASSWORD);
+    assert_eq!(trap.seen(), Vec::<String>::new(), "the proxy saw requests");
+    assert_eq!(proxy.count("ecs:credentials"), 1, "{:?}", proxy.counts());
+}
+
+#[test]
+fn item_1_https_to_aws_still_follows_https_proxy() {
+    let trap = TrapProxy::start();
+    // No endpoint override: STS is https://sts.ap-northeast-1.amazonaws.com, which only
+    // the proxy (CONNECT) is asked to reach; it refuses, and the get fails.
+    let sandbox = Sandbox::new("http://127.0.0.1:9");
+    sandbox
+        .write_settings(serde_json::json!({"registries": {REGISTRY: {"profile": ROLE_PROFILE}}}));
+    let mut cmd = sandbox.command(&["get"]);
+    cmd.env_remove("AWS_ENDPOINT_URL")
+        .env("HTTPS_PROXY", &trap.url)
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    let out = run_with_stdin(&mut cmd, REGISTRY.as_bytes());
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let seen = trap.seen();
+    assert!(
+        seen.iter()
+            .any(|l| l.starts_with("CONNECT sts.ap-northeast-1.amazonaws.com:443")),
+        "{seen:?}"
+    );
+}
+
+/// A `~/.aws/config` just under the helper's 4 MiB read cap: about 40,000 profiles.
+fn config_at_the_read_cap() -> String {
+    let mut text = String::from(AWS_CONFIG);
+    let mut n = 0;
+    while text.len() < 4 * 1024 * 1024 - 200 {
+        text.push_str(&format!(
+            "\n[profile filler-{n:06}]\nrole_arn = arn:aws:iam::123456789012:role/Filler{n}\nsource_profile = default\n"
+        ));
+        n += 1;
+    }
+    text
+}
+
+#[test]
+fn item_2_a_config_at_the_read_cap_is_parsed_in_linear_time() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = Sandbox::new(&proxy.endpoint);
+    let config = config_at_the_read_cap();
+    assert!(config.len() > 4_000_000 && config.len() <= 4 * 1024 * 1024);
+    std::fs::write(sandbox.home.path().join(".aws/config"), config).unwrap();
+    sandbox
+        .write_settings(serde_json::json!({"registries": {REGISTRY: {"profile": ROLE_PROFILE}}}));
+    // A hang guard, not a measurement (the benchmark measures: well under 100 ms in a
+    // release build): the quadratic parser took minutes on this file.
+    for _ in 0..2 {
+        let mut cmd = sandbox.command(&["get"]);
+        let out = snapbox::cmd::Command::from_std(std::mem::replace(
+            &mut cmd,
+            std::process::Command::new("true"),
+        ))
+        .stdin(REGISTRY.as_bytes().to_vec())
+        .timeout(std::time::Duration::from_secs(10))
+        .output()
+        .unwrap();
+        assert_credentials(&out, REGISTRY, PASSWORD);
+    }
+    assert_eq!(
+        proxy.count("ecr:GetAuthorizationToken"),
+        1,
+        "the second get was a hit"
+    );
+}
+
+/// Endpoint text built to forge a log line, act on a terminal and reorder what a
+/// person reads.
+fn hostile_message() -> String {
+    "denied\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[31m\u{202e}desrever\u{2066}x\r\n1700000000 pid=1 forged line".into()
+}
+
+fn assert_clean_text(text: &str, what: &str) {
+    for c in text.chars() {
+        assert!(
+            c == '\n'
+                || c == '\t'
+                || !(c.is_control()
+                    || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')),
+            "{what} carries {c:?}: {text:?}"
+        );
+    }
+}
+
+#[test]
+fn item_4_a_hostile_caller_arn_reaches_the_log_as_one_clean_line() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = Sandbox::new(&proxy.endpoint);
+    sandbox
+        .write_settings(serde_json::json!({"registries": {REGISTRY: {"profile": ROLE_PROFILE}}}));
+    proxy.inject(
+        "sts:GetCallerIdentity",
+        100,
+        support::proxy::Fault::CallerArn(hostile_arn()),
+    );
+    let log = sandbox.home.path().join("debug.log");
+    let out = sandbox.run(
+        &["doctor", REGISTRY],
+        "",
+        &[("ECR_ROLE_LOG", log.to_str().unwrap())],
+    );
+    let shown = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(shown.contains("desrever"), "{shown}");
+    assert_clean_text(&shown, "doctor's output");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_clean_text(&text, "the log");
+    assert!(
+        !text.lines().any(|l| l.starts_with("1700000000 pid=1 ")),
+        "a forged line: {text}"
+    );
+}
+
+/// A caller ARN as a lying endpoint may send it: a new line that forges a log line,
+/// and bidi controls (XML cannot carry escape characters; these it can).
+fn hostile_arn() -> String {
+    "arn:aws:iam::123456789012:user/\u{202e}desrever\u{2066}x\n1700000000 pid=1 forged line".into()
+}
+
+#[test]
+fn item_5_reports_and_json_carry_no_bidi_controls_from_endpoint_text() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = Sandbox::new(&proxy.endpoint);
+    sandbox
+        .write_settings(serde_json::json!({"registries": {REGISTRY: {"profile": ROLE_PROFILE}}}));
+    proxy.inject(
+        "ecr:GetAuthorizationToken",
+        100,
+        support::proxy::Fault::Refuse {
+            status: 400,
+            code: "HostileError".into(),
+            message: hostile_message(),
+        },
+    );
+    for args in [
+        &["doctor", REGISTRY][..],
+        &["doctor", "--json", REGISTRY][..],
+    ] {
+        let out = sandbox.run(args, "", &[]);
+        assert!(
+            stdout(&out).contains("desrever"),
+            "{args:?}: {}",
+            stdout(&out)
+        );
+        assert_clean_text(&stdout(&out), &format!("{args:?} stdout"));
+        assert_clean_text(&stderr(&out), &format!("{args:?} stderr"));
+    }
+}
