@@ -30,8 +30,11 @@ use crate::secret::Secret;
 
 /// A token within this many seconds of its expiry is not handed out even as a fallback.
 pub const MIN_REMAINING_SECS: u64 = 60;
-/// The largest cache file we read; anything larger is not ours.
-const MAX_FILE_BYTES: u64 = 64 * 1024;
+/// The largest cache file we write or read; anything larger is not ours. As large as
+/// the largest answer an AWS endpoint may give (`aws::cap::MAX_RESPONSE_BYTES`,
+/// 1 MiB): every token ECR can hand out is cached (real ones are a few KB), so none is
+/// fetched again on every `get`.
+const MAX_FILE_BYTES: u64 = 1024 * 1024;
 /// The cache format; entries of another version are ignored.
 const FORMAT: u32 = 1;
 

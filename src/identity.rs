@@ -29,8 +29,35 @@ const ENDPOINT_VARS: &[&str] = &[
     "AWS_ENDPOINT_URL_ECR",
     "AWS_ENDPOINT_URL_ECR_PUBLIC",
     "AWS_ENDPOINT_URL_STS",
+    "AWS_ENDPOINT_URL_SSO",
+    "AWS_ENDPOINT_URL_SSO_OIDC",
     "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    // Where instance credentials come from, and whether at all.
+    "AWS_EC2_METADATA_DISABLED",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
 ];
+
+/// The profile keys that move an endpoint the same way (the SDK reads them too).
+const ENDPOINT_KEYS: &[&str] = &[
+    "endpoint_url",
+    "ec2_metadata_service_endpoint",
+    "ec2_metadata_service_endpoint_mode",
+];
+
+/// The endpoint environment of this process ([`ENDPOINT_VARS`]), hashed: part of every
+/// key of something fetched from an endpoint (tokens through [`Identity`], and the
+/// kept MFA role sessions), so what one endpoint gave is never sent to another.
+pub fn endpoint_env_fingerprint(env: impl Fn(&str) -> Option<String>) -> u64 {
+    let mut hash = crate::cache::Fnv64::default();
+    for var in ENDPOINT_VARS {
+        hash.write(var.as_bytes());
+        hash.write(b"=");
+        hash.write(env(var).as_deref().unwrap_or("").as_bytes());
+        hash.write(b"|");
+    }
+    hash.finish()
+}
 
 /// The profile chosen for a registry, why, and the credentials it stands for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,13 +196,13 @@ fn fingerprint(
             add("host", &crate::platform::hostname());
         }
     }
-    for var in ENDPOINT_VARS {
-        add(var, env(var).as_deref().unwrap_or(""));
-    }
     add(
-        "endpoint_url",
-        profiles.raw(profile, "endpoint_url").unwrap_or(""),
+        "endpoint_env",
+        &format!("{:016x}", endpoint_env_fingerprint(&env)),
     );
+    for key in ENDPOINT_KEYS {
+        add(key, profiles.raw(profile, key).unwrap_or(""));
+    }
     if let Some(services) = profiles.value(profile, "services")
         && let Some(section) = profiles.other_section(&format!("services {services}"))
     {
@@ -300,5 +327,35 @@ mod tests {
             env_of(&[("AWS_ACCESS_KEY_ID", "AKIDB")]),
         );
         assert_ne!(mapped.fingerprint, mapped_b.fingerprint);
+    }
+
+    #[test]
+    fn every_endpoint_setting_is_part_of_the_key() {
+        // Item 6 of the third review: the SSO and instance metadata endpoints were not.
+        let registry = Registry::parse(HOST).unwrap();
+        let settings = Settings::default();
+        let mut profiles = Profiles::default();
+        profiles.add(
+            "[default]\naws_access_key_id = AKIDONE\naws_secret_access_key = s\n",
+            FileKind::Config,
+        );
+        let base = resolve(&registry, &settings, &profiles, env_of(&[])).fingerprint;
+        for var in [
+            "AWS_ENDPOINT_URL_SSO",
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+            "AWS_EC2_METADATA_DISABLED",
+            "AWS_ENDPOINT_URL_STS",
+        ] {
+            let env = move |name: &str| (name == var).then(|| "http://127.0.0.1:1".to_string());
+            let other = resolve(&registry, &settings, &profiles, env).fingerprint;
+            assert_ne!(base, other, "{var} is not in the key");
+        }
+        for key in ENDPOINT_KEYS {
+            let mut moved = profiles.clone();
+            moved.set("default", key, "http://127.0.0.1:1");
+            let other = resolve(&registry, &settings, &moved, env_of(&[])).fingerprint;
+            assert_ne!(base, other, "the profile's {key} is not in the key");
+        }
     }
 }

@@ -49,43 +49,39 @@ fn main() -> ExitCode {
     if let Some(verb) = protocol_verb() {
         return protocol(verb);
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_exit(e),
+    };
     match cli.command {
-        Command::Setup(args) => user_command(
-            commands::setup::run(&args.into(), &mut text::Scrubbed::new(std::io::stdout()))
-                .map(|_| true),
-        ),
-        Command::Doctor { registry, json } => user_command(commands::doctor::run(
-            registry.as_deref(),
-            json,
-            &mut text::Scrubbed::new(std::io::stdout()),
-        )),
-        Command::Registries { remove } => user_command(match remove {
-            Some(host) => {
-                commands::registries::remove(&host, &mut text::Scrubbed::new(std::io::stdout()))
-            }
-            None => commands::registries::list(&mut text::Scrubbed::new(std::io::stdout())),
+        Command::Setup(args) => {
+            reporting(|out| commands::setup::run(&args.into(), out).map(|_| true))
+        }
+        Command::Doctor { registry, json } => {
+            reporting(|out| commands::doctor::run(registry.as_deref(), json, out))
+        }
+        Command::Registries { remove } => reporting(|out| match remove {
+            Some(host) => commands::registries::remove(&host, out),
+            None => commands::registries::list(out),
         }),
-        Command::Login { registry, profile } => user_command(commands::login::run(
-            registry.as_deref(),
-            profile.as_deref(),
-            &mut text::Scrubbed::new(std::io::stdout()),
-        )),
-        Command::Policy(args) => {
+        Command::Login { registry, profile } => {
+            reporting(|out| commands::login::run(registry.as_deref(), profile.as_deref(), out))
+        }
+        Command::Policy(args) => reporting(|out| {
             let request = commands::policy::PolicyRequest::from(&args);
-            user_command(request.validate().and_then(|()| {
-                if args.commands {
-                    print!("{}", request.commands(&args.profile, &args.source_profile)?);
-                } else {
-                    print!("{}", request.render(args.only));
-                }
-                Ok(true)
-            }))
-        }
+            request.validate()?;
+            let text = if args.commands {
+                request.commands(&args.profile, &args.source_profile)?
+            } else {
+                request.render(args.only)
+            };
+            let _ = out.write_all(text.as_bytes());
+            Ok::<bool, commands::policy::PolicyError>(true)
+        }),
         Command::Completions { shell } => {
-            user_command(commands::manual::completions(shell, &mut std::io::stdout()))
+            reporting(|out| commands::manual::completions(shell, out))
         }
-        Command::Man => user_command(commands::manual::man(&mut std::io::stdout())),
+        Command::Man => reporting(commands::manual::man),
         Command::Get => protocol(Verb::Get),
         Command::Store => protocol(Verb::Store),
         Command::Erase => protocol(Verb::Erase),
@@ -140,10 +136,51 @@ fn protocol(verb: Verb) -> ExitCode {
     }
 }
 
-/// A command run by a person: its error goes to stderr as one line. Exit codes (as the
-/// README says): 0 done, 1 a check failed or the command could not do its job,
-/// 2 the command line was wrong (clap's own exit code for a usage error, and ours
-/// for arguments it refused, see [`UsageError`]).
+/// A command run by a person, writing to stdout through [`text::Scrubbed`]: its
+/// error goes to stderr as one line. Exit codes (as the README says): 0 done, 1 a
+/// check failed or the command could not do its job (a failed write to stdout
+/// included), 2 the command line was wrong (clap's own exit code for a usage error,
+/// and ours for arguments it refused, see [`UsageError`]). A reader that went away
+/// (a broken pipe, `| head`) is not an error, as in ripgrep.
+fn reporting<E: std::fmt::Display + UsageError>(
+    run: impl FnOnce(&mut text::Scrubbed<std::io::Stdout>) -> Result<bool, E>,
+) -> ExitCode {
+    let mut out = text::Scrubbed::new(std::io::stdout());
+    let result = run(&mut out);
+    match out.finish() {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => output_failed(&e),
+        _ => user_command(result),
+    }
+}
+
+/// A write to stdout failed (a full disk, a closed terminal): one line on stderr, exit 1.
+fn output_failed(e: &std::io::Error) -> ExitCode {
+    let _ = writeln!(
+        std::io::stderr(),
+        "{}",
+        text::line(format_args!("cannot write to stdout: {e}"))
+    );
+    ExitCode::FAILURE
+}
+
+/// clap's answer when it did not return a command line: `--help` and `--version` go
+/// to stdout (a failed write is an error, as for every command), a refused command
+/// line to stderr with clap's usage exit code (2).
+fn clap_exit(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let text = e.render().to_string();
+            reporting(|out| out.write_all(text.as_bytes()).map(|()| true))
+        }
+        _ => {
+            let _ = e.print();
+            ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
+        }
+    }
+}
+
+/// What a command's result means for the exit status; its error, on stderr as one line.
 fn user_command<E: std::fmt::Display + UsageError>(result: Result<bool, E>) -> ExitCode {
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -204,6 +241,10 @@ fn report(err: &Error) -> ExitCode {
         && e.kind() == std::io::ErrorKind::BrokenPipe
     {
         return ExitCode::SUCCESS;
+    }
+    // Our answer could not be written: docker will not read this either; say it on stderr.
+    if let Error::Output(e) = err {
+        return output_failed(e);
     }
     let message = err.line();
     let _ = writeln!(std::io::stdout(), "{message}");

@@ -90,12 +90,15 @@ pub fn for_person(message: &str) -> String {
     clean(&scrub(message.to_string()), MAX_LINE_CHARS)
 }
 
-/// A writer for a command's report (doctor, setup, registries): lines are kept and
-/// written scrubbed of every remembered secret, and without escape sequences, when it
-/// is dropped. Reports are small; nothing is written half-scrubbed.
+/// A writer for what a command prints on stdout (doctor, setup, registries, login,
+/// policy, the man page): each line goes out as soon as it is complete, scrubbed of
+/// every remembered secret and cleaned by [`clean_report`], so a slow `doctor` shows
+/// its lines as they come. The first failed write is kept and [`Scrubbed::finish`]
+/// returns it: a full disk or a closed pipe is never mistaken for success.
 pub struct Scrubbed<W: std::io::Write> {
     out: W,
     buffer: Vec<u8>,
+    error: Option<std::io::Error>,
 }
 
 impl<W: std::io::Write> Scrubbed<W> {
@@ -104,6 +107,37 @@ impl<W: std::io::Write> Scrubbed<W> {
         Scrubbed {
             out,
             buffer: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// Writes what is left (a last line without a new line) and flushes; the first
+    /// write error of the whole output, if any.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        let rest = std::mem::take(&mut self.buffer);
+        self.emit(&rest);
+        if self.error.is_none()
+            && let Err(e) = self.out.flush()
+        {
+            self.error = Some(e);
+        }
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn emit(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() || self.error.is_some() {
+            return;
+        }
+        let text = clean_report(&String::from_utf8_lossy(bytes));
+        if let Err(e) = self
+            .out
+            .write_all(text.as_bytes())
+            .and_then(|()| self.out.flush())
+        {
+            self.error = Some(e);
         }
     }
 }
@@ -111,19 +145,15 @@ impl<W: std::io::Write> Scrubbed<W> {
 impl<W: std::io::Write> std::io::Write for Scrubbed<W> {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
         self.buffer.extend_from_slice(data);
+        if let Some(end) = self.buffer.iter().rposition(|&b| b == b'\n') {
+            let lines: Vec<u8> = self.buffer.drain(..=end).collect();
+            self.emit(&lines);
+        }
         Ok(data.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-impl<W: std::io::Write> Drop for Scrubbed<W> {
-    fn drop(&mut self) {
-        let clean_text = clean_report(&String::from_utf8_lossy(&self.buffer));
-        let _ = self.out.write_all(clean_text.as_bytes());
-        let _ = self.out.flush();
     }
 }
 
@@ -156,6 +186,28 @@ mod tests {
             MAX_LINE_CHARS + 1
         );
         assert_eq!(clean("a\u{202e}b", 10), "a b");
+    }
+
+    #[test]
+    fn a_report_goes_out_line_by_line_and_its_first_write_error_is_kept() {
+        use std::io::Write;
+        let mut out = Scrubbed::new(Vec::new());
+        write!(out, "one\ntwo").unwrap();
+        assert_eq!(out.out, b"one\n");
+        assert!(out.finish().is_ok());
+
+        struct Full;
+        impl std::io::Write for Full {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::from_raw_os_error(28))
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut full = Scrubbed::new(Full);
+        writeln!(full, "lost").unwrap();
+        assert_eq!(full.finish().unwrap_err().raw_os_error(), Some(28));
     }
 
     #[test]

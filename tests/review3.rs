@@ -226,3 +226,106 @@ fn item_5_reports_and_json_carry_no_bidi_controls_from_endpoint_text() {
         assert_clean_text(&stderr(&out), &format!("{args:?} stderr"));
     }
 }
+/// Runs the helper with stdout on /dev/full (every write fails with ENOSPC).
+fn to_dev_full(sandbox: &Sandbox, args: &[&str]) -> std::process::Output {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let mut cmd = sandbox.command(args);
+    cmd.stdout(full)
+        .stderr(std::process::Stdio::piped())
+        .stdin(std::process::Stdio::null());
+    cmd.output().unwrap()
+}
+
+#[test]
+fn item_14_a_failed_write_to_stdout_is_an_error_never_a_panic_nor_a_success() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = Sandbox::new(&proxy.endpoint);
+    sandbox
+        .write_settings(serde_json::json!({"registries": {REGISTRY: {"profile": ROLE_PROFILE}}}));
+    let policy = [
+        "policy",
+        "--account",
+        "123456789012",
+        "--region",
+        "ap-northeast-1",
+        "--repository",
+        "test-repos",
+        "--user",
+        "user-for-switch",
+        "--role-name",
+        "ECRLoginAndPushRole",
+    ];
+    let cases: Vec<Vec<&str>> = vec![
+        policy.to_vec(),
+        vec!["registries"],
+        vec!["--help"],
+        vec!["doctor", REGISTRY],
+        vec![
+            "setup",
+            "--registry",
+            REGISTRY,
+            "--profile",
+            ROLE_PROFILE,
+            "--dry-run",
+        ],
+        vec!["man"],
+        vec!["completions", "bash"],
+        vec!["version"],
+    ];
+    for args in cases {
+        let out = to_dev_full(&sandbox, &args);
+        let err = stderr(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?}: {:?} {err}",
+            out.status
+        );
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err}");
+        assert!(err.contains("cannot write"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn item_3_a_web_identity_token_echoed_by_an_endpoint_is_scrubbed() {
+    let proxy = Proxy::start(&open_moto().moto.endpoint);
+    let sandbox = Sandbox::with_keys(&proxy.endpoint, &open_moto().moto);
+    // A JWT-shaped bearer token: whoever holds it can exchange it for the role's keys.
+    let token =
+        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2lnbmF0dXJlLXNlY3JldA";
+    let token_file = sandbox.home.path().join("web-identity-token");
+    std::fs::write(&token_file, token).unwrap();
+    std::fs::write(
+        sandbox.home.path().join(".aws/config"),
+        format!(
+            "[profile W]\nrole_arn = {ROLE_ARN}\nweb_identity_token_file = {}\n",
+            token_file.display()
+        ),
+    )
+    .unwrap();
+    sandbox.write_settings(serde_json::json!({"registries": {REGISTRY: {"profile": "W"}}}));
+    proxy.inject(
+        "sts:AssumeRoleWithWebIdentity",
+        10,
+        support::proxy::Fault::EchoBody,
+    );
+    let log = sandbox.home.path().join("debug.log");
+    let out = sandbox.get(REGISTRY, &[("ECR_ROLE_LOG", log.to_str().unwrap())]);
+    assert_eq!(out.status.code(), Some(1));
+    let shown = format!(
+        "{}{}{}",
+        stdout(&out),
+        stderr(&out),
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    assert!(shown.contains("bad request"), "the echo was shown: {shown}");
+    assert!(!shown.contains(token), "the token leaked: {shown}");
+    assert!(
+        !shown.contains("c2lnbmF0dXJlLXNlY3JldA"),
+        "part of the token leaked: {shown}"
+    );
+}

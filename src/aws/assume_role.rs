@@ -16,16 +16,27 @@ use crate::chain::{Chain, RoleHop};
 use crate::secret::Secret;
 
 /// The key an MFA role session is kept under: who the chain starts as, the role, the
-/// session settings and the device.
+/// session settings, the device and the endpoint environment (a session from one STS
+/// endpoint is never sent to another).
 fn mfa_session_key(hop: &RoleHop, chain: &Chain, mfa_serial: &str) -> String {
+    mfa_session_key_in(hop, chain, mfa_serial, |var| std::env::var(var).ok())
+}
+
+fn mfa_session_key_in(
+    hop: &RoleHop,
+    chain: &Chain,
+    mfa_serial: &str,
+    env: impl Fn(&str) -> Option<String>,
+) -> String {
     format!(
-        "mfa-role|{}|profile={}|external_id={}|session={}|duration={}|mfa={mfa_serial}|from={:016x}",
+        "mfa-role|{}|profile={}|external_id={}|session={}|duration={}|mfa={mfa_serial}|from={:016x}|endpoints={:016x}",
         hop.role_arn,
         hop.profile,
         hop.external_id.as_deref().unwrap_or(""),
         hop.session_name.as_deref().unwrap_or(""),
         hop.duration_seconds.as_deref().unwrap_or(""),
         crate::cache::fnv1a64(chain.fingerprint().as_bytes()),
+        crate::identity::endpoint_env_fingerprint(env),
     )
 }
 
@@ -187,5 +198,42 @@ pub async fn caller_arn(client: &Client) -> Result<String, AwsError> {
             operation: "sts:GetCallerIdentity",
             failure: CallFailure::from_sdk(&err),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::{Selection, resolve};
+    use crate::profiles::{FileKind, Profiles};
+
+    #[test]
+    fn a_kept_mfa_session_belongs_to_its_endpoint() {
+        // Item 6 of the third review: `login` against endpoint A, then a `get` with
+        // AWS_ENDPOINT_URL=B sent A's role session to B.
+        let mut profiles = Profiles::default();
+        profiles.add(
+            "[default]\naws_access_key_id = AKID\naws_secret_access_key = s\n\
+             [profile R]\nrole_arn = arn:aws:iam::123456789012:role/R\nsource_profile = default\nmfa_serial = arn:aws:iam::123456789012:mfa/u\n",
+            FileKind::Config,
+        );
+        let chain = resolve(&profiles, "R", Selection::Explicit, |_| None).unwrap();
+        let hop = &chain.hops[0];
+        let serial = "arn:aws:iam::123456789012:mfa/u";
+        let key = |vars: &'static [(&'static str, &'static str)]| {
+            mfa_session_key_in(hop, &chain, serial, |name| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            })
+        };
+        let a = key(&[("AWS_ENDPOINT_URL", "http://a.example")]);
+        assert_eq!(a, key(&[("AWS_ENDPOINT_URL", "http://a.example")]));
+        assert_ne!(a, key(&[("AWS_ENDPOINT_URL", "http://b.example")]));
+        assert_ne!(a, key(&[]));
+        assert_ne!(
+            key(&[]),
+            key(&[("AWS_ENDPOINT_URL_STS", "http://b.example")])
+        );
     }
 }

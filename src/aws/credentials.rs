@@ -70,8 +70,60 @@ pub async fn for_chain(
     Ok(creds)
 }
 
+/// Remembers the bearer tokens a base hands to an endpoint, where they enter the
+/// program, so no message or log line can carry one back: a web identity token (a JWT
+/// that buys the role's keys), the container endpoint's authorization token, and the
+/// SSO access and refresh tokens of `~/.aws/sso/cache`. The SDK reads these files
+/// itself; they are read here too, bounded, only for this.
+fn remember_bearer_tokens(base: &Base) {
+    let remember_file = |path: &str| {
+        if let Ok(Some(text)) = crate::files::read_optional(std::path::Path::new(path)) {
+            crate::text::remember_secret(text.trim());
+        }
+    };
+    let env = crate::settings::env_nonempty;
+    match base {
+        Base::WebIdentity { token_file, .. } => remember_file(token_file),
+        Base::Sso { .. } => remember_sso_tokens(),
+        _ => {}
+    }
+    // The environment's sources, which the SDK's default chain and credential_source use.
+    if let Some(path) = env("AWS_WEB_IDENTITY_TOKEN_FILE") {
+        remember_file(&path);
+    }
+    if let Some(path) = env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE") {
+        remember_file(&path);
+    }
+    if let Some(token) = env("AWS_CONTAINER_AUTHORIZATION_TOKEN") {
+        crate::text::remember_secret(&token);
+    }
+}
+
+/// The tokens of the SSO token cache (at most 64 files are looked at).
+fn remember_sso_tokens() {
+    let Some(home) = crate::home::home_dir() else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(home.join(".aws/sso/cache")) else {
+        return;
+    };
+    for entry in entries.flatten().take(64) {
+        let Ok(Some(text)) = crate::files::read_optional(&entry.path()) else {
+            continue;
+        };
+        if let Ok(serde_json::Value::Object(fields)) = serde_json::from_str(&text) {
+            for key in ["accessToken", "refreshToken", "clientSecret"] {
+                if let Some(serde_json::Value::String(token)) = fields.get(key) {
+                    crate::text::remember_secret(token);
+                }
+            }
+        }
+    }
+}
+
 /// The base credentials, each through the SDK's provider for that source.
 async fn base(base: &Base, profile: &str, sdk: &SdkConfig) -> Result<Credentials, AwsError> {
+    remember_bearer_tokens(base);
     let region = sdk
         .region()
         .cloned()

@@ -84,12 +84,12 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "The instance metadata service, as the AWS SDK reads it.",
     ),
     (
-        "AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL_ECR_PUBLIC, AWS_ENDPOINT_URL_SSO, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+        "AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL_ECR_PUBLIC, AWS_ENDPOINT_URL_SSO, AWS_ENDPOINT_URL_SSO_OIDC, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
         "Endpoint overrides (a VPC endpoint, a test emulator); part of the cache key.",
     ),
     (
         "HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY",
-        "An HTTP proxy for the calls to AWS, as the AWS SDK reads it.",
+        "An HTTP proxy for the calls to AWS, as the AWS SDK reads it; loopback, link-local (169.254.0.0/16) and fd00:ec2::/64 addresses are never proxied.",
     ),
 ];
 

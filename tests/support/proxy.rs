@@ -45,6 +45,9 @@ pub enum Fault {
     Malformed,
     /// Close the connection without answering.
     Drop,
+    /// Answer with an error whose message is the whole request body (a lying endpoint
+    /// that echoes what it was sent: a web identity token, say).
+    EchoBody,
     /// Answer `sts:GetCallerIdentity` with this caller ARN, whatever it holds (XML-escaped).
     CallerArn(String),
     /// Answer with this status, code and message, whatever they hold (escape
@@ -554,6 +557,18 @@ fn handle(conn: TcpStream, state: &State) -> std::io::Result<()> {
                 sent += n as u64;
             }
             return out.write_all(b"0\r\n\r\n");
+        }
+        Some(Fault::EchoBody) => {
+            // Its most interesting field first (the cut of a long line keeps it).
+            let body = String::from_utf8_lossy(&req.body).into_owned();
+            let token = form_field(&req.body, "WebIdentityToken").unwrap_or_default();
+            return error_response(
+                &op,
+                400,
+                "ValidationError",
+                &format!("bad request {token} {body}"),
+            )
+            .write(&mut out);
         }
         Some(Fault::EchoSessionToken) => {
             let token = req.header("x-amz-security-token").unwrap_or("").to_string();
