@@ -344,6 +344,14 @@ impl Cache {
         found
     }
 
+    /// Removes the role credentials kept for `key`, if any.
+    pub fn remove_role(&self, key: &str) {
+        let path = self.dir.join(file_name("role", key));
+        if fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+            let _ = fs::remove_file(&path);
+        }
+    }
+
     /// Keeps role credentials, 0600, until they expire.
     pub fn store_role(&self, role: &CachedRole) -> Result<(), CacheError> {
         let body = serde_json::to_vec(role).expect("credentials always serialise");
@@ -361,25 +369,38 @@ impl Cache {
         self.ensure_dir()?;
         crate::files::write_atomically(&self.dir.join(name), body, 0o600)
             .map_err(self.io_error())?;
-        self.remove_stale_temp_files();
+        self.prune();
         Ok(())
     }
 
-    /// Removes temp files that a killed process left behind (`.NAME.tmp-PID`, older
-    /// than a minute: no live write takes that long). They may hold a token.
-    fn remove_stale_temp_files(&self) {
+    /// Removes what can no longer serve, after each write (so the directory never
+    /// grows without bound): temp files a killed process left behind (`.NAME.tmp-PID`,
+    /// older than a minute: no live write takes that long; they may hold a token), and
+    /// tokens and kept role sessions written more than [`MAX_ROLE_SECS`] ago (12 h:
+    /// none is valid that long). Lock files hold nothing and stay: one in use must not
+    /// be replaced under its holder.
+    fn prune(&self) {
         let Ok(dir) = fs::read_dir(&self.dir) else {
             return;
         };
-        let stale = SystemTime::now() - Duration::from_secs(60);
+        let now = SystemTime::now();
+        let stale_temp = now - Duration::from_secs(60);
+        let expired = now - Duration::from_secs(MAX_ROLE_SECS + 60);
         for entry in dir.flatten() {
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with('.')
-                && name.contains(".tmp-")
-                && let Ok(meta) = entry.metadata()
+            let cutoff = if name.starts_with('.') && name.contains(".tmp-") {
+                stale_temp
+            } else if (name.starts_with("token-") || name.starts_with("role-"))
+                && name.ends_with(".json")
+            {
+                expired
+            } else {
+                continue;
+            };
+            if let Ok(meta) = entry.metadata()
                 && meta.is_file()
-                && meta.modified().is_ok_and(|m| m < stale)
+                && meta.modified().is_ok_and(|m| m < cutoff)
             {
                 let _ = fs::remove_file(entry.path());
             }

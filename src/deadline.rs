@@ -5,18 +5,45 @@
 //! for — another process's lock, a `credential_process` that hangs, the network.
 //! The answer docker sees is then one line saying so, on stdout and stderr.
 //!
+//! `doctor` and `login` are bounded the same way, by [`DOCTOR_DEADLINE`].
+//!
 //! The MFA prompt is the one wait a person is part of: it has its own bound
 //! ([`MFA_PROMPT_TIMEOUT`]), and the deadline is held back while it waits
 //! ([`pause`]), so it moves by exactly the time the person took.
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The most a `get` takes, from start to answer (the MFA prompt aside).
 pub const GET_DEADLINE: Duration = Duration::from_secs(30);
+/// The most `doctor` and `login` take (they make more calls than a `get`: who the
+/// caller is, each role, the token), the MFA prompt aside.
+pub const DOCTOR_DEADLINE: Duration = Duration::from_secs(60);
 /// The most the MFA prompt waits for a code.
 pub const MFA_PROMPT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The process group of a child the watchdog kills before it ends the process
+/// (0: none). See [`watch_child_group`].
+static CHILD_GROUP: AtomicU32 = AtomicU32::new(0);
+
+/// While the returned guard lives, the watchdog kills process group `group` (a
+/// `credential_process` the helper started) before it ends the helper: no child of a
+/// `get` outlives its deadline.
+pub fn watch_child_group(group: u32) -> WatchedChild {
+    CHILD_GROUP.store(group, Ordering::SeqCst);
+    WatchedChild
+}
+
+/// See [`watch_child_group`].
+#[derive(Debug)]
+pub struct WatchedChild;
+
+impl Drop for WatchedChild {
+    fn drop(&mut self) {
+        CHILD_GROUP.store(0, Ordering::SeqCst);
+    }
+}
 
 /// When the process started (for every deadline).
 static START: OnceLock<Instant> = OnceLock::new();
@@ -37,10 +64,15 @@ fn elapsed_ms() -> u64 {
         .unwrap_or(u64::MAX)
 }
 
-/// Starts the watchdog (once): at the deadline it writes `message` (one line) to
-/// stdout and stderr and exits 1.
+/// Starts the watchdog (once) for a `get`: see [`arm_for`].
 pub fn arm(message: String) {
-    let deadline = u64::try_from(GET_DEADLINE.as_millis()).unwrap_or(u64::MAX);
+    arm_for(GET_DEADLINE, message)
+}
+
+/// Starts the watchdog (once): at `bound` after the start it writes `message` (one
+/// line) to stdout and stderr and exits 1.
+pub fn arm_for(bound: Duration, message: String) {
+    let deadline = u64::try_from(bound.as_millis()).unwrap_or(u64::MAX);
     if DEADLINE_MS
         .compare_exchange(0, deadline, Ordering::SeqCst, Ordering::SeqCst)
         .is_err()
@@ -60,6 +92,7 @@ pub fn arm(message: String) {
                 // In slices, so a deadline moved back after a pause is noticed in time.
                 std::thread::sleep(Duration::from_millis((deadline - now).min(250)));
             }
+            crate::platform::kill_group(CHILD_GROUP.load(Ordering::SeqCst));
             crate::platform::write_and_exit(line.as_bytes())
         });
     if spawned.is_err() {

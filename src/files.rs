@@ -257,6 +257,11 @@ fn diff_middle<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<(char, &'a str)> {
 /// The largest user file read (AWS files, docker's config, the settings).
 const MAX_READ_BYTES: u64 = 4 * 1024 * 1024;
 
+/// Whether [`read_optional`] refused a file for its size (over the 4 MiB read cap).
+pub fn is_too_large(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::FileTooLarge
+}
+
 /// Reads a file that may not exist yet (`None`). It is opened without blocking and
 /// read only if it is a regular file of at most 4 MiB: a FIFO or a device planted at
 /// the path is an error, never a wait.
@@ -277,7 +282,7 @@ pub fn read_optional(path: &Path) -> std::io::Result<Option<String>> {
     }
     if meta.len() > MAX_READ_BYTES {
         return Err(Error::new(
-            ErrorKind::InvalidInput,
+            ErrorKind::FileTooLarge,
             format!("larger than {MAX_READ_BYTES} bytes"),
         ));
     }

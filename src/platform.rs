@@ -59,6 +59,13 @@ pub fn home_in_passwd(text: &[u8], uid: u32) -> Option<PathBuf> {
         .filter(|home| home.is_absolute())
 }
 
+/// Whether `path` exists and is owned by the uid this process runs as (a home under
+/// `sudo -E` is not).
+pub fn owned_by_this_user(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).is_ok_and(|m| m.uid() == uid())
+}
+
 /// Whether this process is in the foreground process group of the terminal `tty`
 /// (a background job reading it would be stopped by SIGTTIN).
 pub fn in_foreground(tty: BorrowedFd<'_>) -> bool {
@@ -115,6 +122,70 @@ pub fn write_and_exit(line: &[u8]) -> ! {
 pub fn set_env_at_start(name: &str, value: impl AsRef<std::ffi::OsStr>) {
     // SAFETY: the callers run before any other thread exists (documented above).
     unsafe { std::env::set_var(name, value) };
+}
+
+/// Kills process group `group` (SIGKILL to every process in it); 0 does nothing.
+pub fn kill_group(group: u32) {
+    if let Ok(group) = libc::pid_t::try_from(group)
+        && group > 0
+    {
+        // SAFETY: kill has no memory preconditions; a negative pid names the group.
+        unsafe { libc::kill(-group, libc::SIGKILL) };
+    }
+}
+
+/// The controlling terminal's foreground, lent to a child's process group for the
+/// child's run (as a shell lends it to a job) and taken back when this is dropped.
+pub struct ForegroundTerminal {
+    tty: std::fs::File,
+}
+
+impl ForegroundTerminal {
+    /// Gives the terminal's foreground to `group`, if this process has a controlling
+    /// terminal and is in its foreground (a background job keeps its hands off);
+    /// `None` otherwise.
+    pub fn give_to(group: u32) -> Option<ForegroundTerminal> {
+        let tty = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .ok()?;
+        if !in_foreground(tty.as_fd_ref()) {
+            return None;
+        }
+        let group = libc::pid_t::try_from(group).ok()?;
+        set_foreground(&tty, group).then_some(ForegroundTerminal { tty })
+    }
+}
+
+impl Drop for ForegroundTerminal {
+    fn drop(&mut self) {
+        // SAFETY: getpgrp has no preconditions.
+        let own = unsafe { libc::getpgrp() };
+        set_foreground(&self.tty, own);
+    }
+}
+
+/// `tcsetpgrp` with SIGTTOU ignored for the call: taking the foreground back from a
+/// background position would otherwise stop this process (shells do the same).
+fn set_foreground(tty: &std::fs::File, group: libc::pid_t) -> bool {
+    // SAFETY: the handler is restored right after; tcsetpgrp gets a descriptor we own.
+    unsafe {
+        let previous = libc::signal(libc::SIGTTOU, libc::SIG_IGN);
+        let done = libc::tcsetpgrp(tty.as_raw_fd(), group) == 0;
+        libc::signal(libc::SIGTTOU, previous);
+        done
+    }
+}
+
+trait AsFdRef {
+    fn as_fd_ref(&self) -> BorrowedFd<'_>;
+}
+
+impl AsFdRef for std::fs::File {
+    fn as_fd_ref(&self) -> BorrowedFd<'_> {
+        std::os::fd::AsFd::as_fd(self)
+    }
 }
 
 /// Open flags that refuse a symlink at the last component (`O_NOFOLLOW`).

@@ -63,6 +63,12 @@ pub enum ProfileError {
         line: usize,
         message: &'static str,
     },
+    /// The SDK would read a file this large; the helper reads at most 4 MiB. Rather
+    /// than see different profiles than the SDK, it refuses.
+    #[error(
+        "shorten {path} to at most 4 MiB (remove unused profiles): it is larger than the helper reads"
+    )]
+    TooLarge { path: String },
 }
 
 /// The profiles (and SSO sessions, and other sections) of both files, merged.
@@ -82,12 +88,11 @@ pub struct Profiles {
 impl Profiles {
     /// Reads both files; a missing file counts as empty, like the SDK's default files.
     pub fn load(files: &AwsFiles) -> Result<Profiles, ProfileError> {
-        let config_text = read_text(&files.config);
-        let credentials_text = files
-            .credentials
-            .as_deref()
-            .map(read_text)
-            .unwrap_or_default();
+        let config_text = read_text(&files.config)?;
+        let credentials_text = match files.credentials.as_deref() {
+            Some(path) => read_text(path)?,
+            None => String::new(),
+        };
         let mut profiles = Profiles {
             config_path: files.config.clone(),
             ..Profiles::default()
@@ -419,12 +424,17 @@ fn prepare_line(line: &str, comments_need_whitespace: bool) -> &str {
 /// Reads an AWS file: `None` if it does not exist. As the SDK does, a file that cannot
 /// be read (no permission, a directory, not UTF-8) counts as empty; and it is opened
 /// without blocking (see [`crate::files::read_optional`]): a FIFO is not read either.
-fn read_text(path: &Path) -> String {
+/// A file's text; a missing or unreadable one counts as empty, as in the SDK, but one
+/// over the 4 MiB read cap is an error (the SDK would read it; see [`ProfileError::TooLarge`]).
+fn read_text(path: &Path) -> Result<String, ProfileError> {
     match crate::files::read_optional(path) {
-        Ok(text) => text.unwrap_or_default(),
+        Ok(text) => Ok(text.unwrap_or_default()),
+        Err(e) if crate::files::is_too_large(&e) => Err(ProfileError::TooLarge {
+            path: crate::home::tilde(path),
+        }),
         Err(e) => {
             crate::log::debug!("{} ignored: {e}", path.display());
-            String::new()
+            Ok(String::new())
         }
     }
 }

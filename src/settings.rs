@@ -161,11 +161,31 @@ pub fn settings_path() -> Result<PathBuf, ConfigError> {
 }
 
 /// The token cache directory: `$ECR_ROLE_CACHE_DIR`, else the per-user cache dir.
+///
+/// Nothing is created in a home this process does not own: under `sudo -E docker
+/// pull`, root runs the helper with the user's `HOME`, and a root-owned `~/.cache`
+/// there would lock the user out of their own cache directory. Then the cache lives
+/// in the home of the user the process runs as (root's, from `/etc/passwd`), so pulls
+/// stay cached and quiet; the user's AWS files are still read from `HOME`.
 pub fn cache_dir() -> Result<PathBuf, ConfigError> {
     if let Some(path) = env_nonempty(ENV_CACHE_DIR) {
         return Ok(PathBuf::from(path));
     }
-    project_dirs(ENV_CACHE_DIR).map(|d| d.cache_dir().to_path_buf())
+    let dir = project_dirs(ENV_CACHE_DIR).map(|d| d.cache_dir().to_path_buf())?;
+    let home = crate::home::home_dir().ok_or(ConfigError::NoHome { var: ENV_CACHE_DIR })?;
+    if !home.exists() || crate::platform::owned_by_this_user(&home) {
+        return Ok(dir);
+    }
+    let own = crate::platform::passwd_home(crate::platform::uid())
+        .filter(|own| *own != home)
+        .ok_or(ConfigError::NoHome { var: ENV_CACHE_DIR })?;
+    // The same place under the own home (`.cache/…` on Linux, `Library/Caches/…` on
+    // macOS, as `directories` put it under the other home).
+    let relative = dir
+        .strip_prefix(&home)
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(".cache").join(APP));
+    Ok(own.join(relative))
 }
 
 /// The per-user directories, only once the home is known ([`crate::home`] wrote it

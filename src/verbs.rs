@@ -134,8 +134,15 @@ pub fn store(input: impl Read) -> Result<(), Error> {
 pub fn erase(input: impl Read) -> Result<(), Error> {
     let server_url = protocol::read_server_url(input)?;
     match ours(&server_url) {
-        Ok((registry, _)) => {
+        Ok((registry, settings)) => {
             context::open_cache().remove_scope(&registry.token_scope());
+            // And the kept MFA role sessions of the registry's role (when its profiles
+            // can be read: `docker logout` never fails on that).
+            if let Ok(ctx) = Context::load(settings)
+                && let Ok(chain) = &ctx.identity(&registry).chain
+            {
+                crate::aws::assume_role::forget_kept_sessions(chain, &ctx.cache);
+            }
             Ok(())
         }
         Err(Error::NotEcr) => Ok(()),

@@ -237,10 +237,20 @@ fn a_hanging_credential_process_ends_at_the_documented_deadline() {
     let sandbox = Sandbox::new(&proxy.endpoint);
     std::fs::write(
         sandbox.home.path().join(".aws/config"),
-        format!("[profile slow]\nrole_arn = {ROLE_ARN}\nsource_profile = src\n[profile src]\ncredential_process = sleep 45\n"),
+        format!("[profile slow]\nrole_arn = {ROLE_ARN}\nsource_profile = src\n[profile src]\ncredential_process = sleep 4545\n"),
     )
     .unwrap();
     let (out, took) = timed(&sandbox, &[("ECR_ROLE_PROFILE", "slow")]);
+    // Third review, item 11: the credential_process does not outlive the deadline.
+    let left = Command::new(require_program("pgrep"))
+        .args(["-f", "sleep 4545"])
+        .output()
+        .unwrap();
+    assert!(
+        left.stdout.is_empty(),
+        "the credential_process outlived the get: pid {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(
         stdout(&out).contains("no answer within 30 s"),

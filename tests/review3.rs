@@ -329,3 +329,200 @@ fn item_3_a_web_identity_token_echoed_by_an_endpoint_is_scrubbed() {
         "part of the token leaked: {shown}"
     );
 }
+
+#[test]
+fn item_13_doctor_shows_each_check_as_it_is_made() {
+    use std::io::BufRead;
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = Sandbox::new(&proxy.endpoint);
+    std::fs::write(
+        sandbox.home.path().join(".aws/config"),
+        "[profile slow]\ncredential_process = sleep 4\n",
+    )
+    .unwrap();
+    sandbox.write_settings(serde_json::json!({"registries": {REGISTRY: {"profile": "slow"}}}));
+    let mut cmd = sandbox.command(&["doctor", REGISTRY]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let started = std::time::Instant::now();
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let header = lines.next().unwrap().unwrap();
+    let first_seen = started.elapsed();
+    assert!(header.contains("doctor:"), "{header}");
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    child.wait().unwrap();
+    let finished = started.elapsed();
+    assert!(rest.iter().any(|l| l.contains("profile")), "{rest:?}");
+    // The header came while the credential_process still ran, not with the rest.
+    assert!(
+        finished.saturating_sub(first_seen) >= std::time::Duration::from_secs(2),
+        "first line at {first_seen:?}, done at {finished:?}"
+    );
+}
+
+#[test]
+fn item_15_expired_tokens_and_sessions_are_pruned_and_locks_kept() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = Sandbox::new(&proxy.endpoint);
+    sandbox
+        .write_settings(serde_json::json!({"registries": {REGISTRY: {"profile": ROLE_PROFILE}}}));
+    let dir = sandbox.cache_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(
+        &dir,
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700),
+    )
+    .unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(13 * 3600);
+    for name in [
+        "token-0000000000000001.json",
+        "role-0000000000000001.json",
+        "lock-0000000000000001",
+    ] {
+        let file = std::fs::File::create(dir.join(name)).unwrap();
+        file.set_modified(old).unwrap();
+    }
+    assert_credentials(&sandbox.get(REGISTRY, &[]), REGISTRY, PASSWORD);
+    let mut left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with("0000000000000001") || n.ends_with("0000000000000001.json"))
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        ["lock-0000000000000001"],
+        "expired entries are gone, locks stay"
+    );
+}
+
+#[test]
+fn item_15_an_aws_config_over_the_read_cap_is_refused_not_read_as_empty() {
+    let sandbox = Sandbox::new("http://127.0.0.1:9");
+    sandbox
+        .write_settings(serde_json::json!({"registries": {REGISTRY: {"profile": ROLE_PROFILE}}}));
+    let mut config = config_at_the_read_cap();
+    config.push_str(&"# padding past the cap\n".repeat(20_000));
+    std::fs::write(sandbox.home.path().join(".aws/config"), config).unwrap();
+    let out = sandbox.get(REGISTRY, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("shorten ~/.aws/config to at most 4 MiB"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs root, chown and unshare (util-linux), Linux only"
+)]
+#[test]
+fn item_10_root_with_another_users_home_keeps_its_cache_in_its_own_home() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = Sandbox::new(&proxy.endpoint);
+    sandbox
+        .write_settings(serde_json::json!({"registries": {REGISTRY: {"profile": ROLE_PROFILE}}}));
+    // The user's home, as `sudo -E` hands it to root.
+    let chown = std::process::Command::new("chown")
+        .args(["-R", "4242:4242"])
+        .arg(sandbox.home.path())
+        .status()
+        .unwrap();
+    assert!(
+        chown.success(),
+        "chown needs root: run the tests as root (CI does)"
+    );
+    // Root's own home, /root, is a private directory for this test (a mount namespace).
+    let root_home = TempDir::new("root-home");
+    for _ in 0..2 {
+        let mut cmd = sandbox.command(&[]);
+        let mut sh = std::process::Command::new(require_program("unshare"));
+        sh.args([
+            "-m",
+            "sh",
+            "-c",
+            "mount --bind \"$1\" /root && exec \"$2\" get",
+            "sh",
+        ])
+        .arg(root_home.path())
+        .arg(HELPER)
+        .env_clear()
+        .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .current_dir(sandbox.home.path());
+        let _ = &mut cmd;
+        assert_credentials(
+            &run_with_stdin(&mut sh, REGISTRY.as_bytes()),
+            REGISTRY,
+            PASSWORD,
+        );
+    }
+    assert!(
+        !sandbox.home.path().join(".cache").exists(),
+        "root created a cache in the user's home"
+    );
+    assert!(
+        root_home
+            .path()
+            .join(".cache/docker-credential-ecr-role")
+            .is_dir(),
+        "the cache is in root's own home"
+    );
+    assert_eq!(
+        proxy.count("ecr:GetAuthorizationToken"),
+        1,
+        "the second pull was a hit"
+    );
+}
+
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs util-linux script (a pseudo-terminal), Linux only"
+)]
+#[test]
+fn item_11_a_credential_process_that_asks_on_the_terminal_still_works() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = Sandbox::new(&proxy.endpoint);
+    // A credential_process with a prompt of its own (an MFA code, an SSO sign-in): it
+    // reads /dev/tty, so it needs the terminal's foreground.
+    let script = sandbox.home.path().join("prompting-process");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf 'token code: ' > /dev/tty\nread code < /dev/tty\n[ \"$code\" = 424242 ] || exit 7\nprintf '{{\"Version\":1,\"AccessKeyId\":\"%s\",\"SecretAccessKey\":\"%s\"}}' '{}' '{}'\n",
+            moto().access_key_id,
+            moto().secret_access_key
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &script,
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700),
+    )
+    .unwrap();
+    std::fs::write(
+        sandbox.home.path().join(".aws/config"),
+        format!(
+            "[profile p]\nrole_arn = {ROLE_ARN}\nsource_profile = src\n[profile src]\ncredential_process = {}\n",
+            script.display()
+        ),
+    )
+    .unwrap();
+    sandbox.write_settings(serde_json::json!({"registries": {REGISTRY: {"profile": "p"}}}));
+    let url = sandbox.home.path().join("server-url");
+    std::fs::write(&url, REGISTRY).unwrap();
+    let line = format!("{HELPER} get < {}", url.display());
+    let mut cmd = std::process::Command::new(require_program("script"));
+    cmd.args(["-qec", &line, "/dev/null"]).env_clear().envs(
+        sandbox
+            .command(&[])
+            .get_envs()
+            .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
+    );
+    let out = run_with_stdin(&mut cmd, b"424242\n");
+    let text = stdout(&out);
+    assert!(text.contains("token code:"), "{text}");
+    assert!(text.contains(PASSWORD), "no credentials: {text}");
+    assert_eq!(proxy.count("sts:AssumeRole"), 1);
+}

@@ -40,6 +40,16 @@ fn mfa_session_key_in(
     )
 }
 
+/// Forgets the kept MFA role sessions of a chain's hops (`docker logout`: signing out
+/// of a registry also signs out of the role sessions that served it).
+pub fn forget_kept_sessions(chain: &Chain, cache: &Cache) {
+    for hop in &chain.hops {
+        if let Some(serial) = &hop.mfa_serial {
+            cache.remove_role(&mfa_session_key(hop, chain, serial));
+        }
+    }
+}
+
 /// The kept role session of a hop that needs MFA, if one is still valid: then
 /// neither the credentials below it nor a code are needed.
 pub fn kept_session(hop: &RoleHop, chain: &Chain, cache: &Cache) -> Option<Credentials> {
@@ -172,15 +182,26 @@ pub fn default_session_name() -> String {
     format!("docker-credential-ecr-role-{}", crate::clock::now_secs())
 }
 
-/// An STS client calling with `creds`, in `region` if given (else the SDK config's).
+/// An STS client calling with `creds`, in `region` if given (else the SDK config's,
+/// which is the registry's). A hop's region in another partition than the registry's
+/// (`region = us-east-1` in a profile used for a `cn-north-1` registry) is not used:
+/// credentials of one partition are unknown to the other's STS, so STS is always
+/// called in the registry's partition.
 pub fn sts_client(sdk: &SdkConfig, creds: Credentials, region: Option<&str>) -> Client {
     let mut config = aws_sdk_sts::config::Builder::from(sdk)
         .credentials_provider(creds)
         .interceptor(super::cap::CapResponses);
-    if let Some(region) = region {
+    let registry_region = sdk.region().map(|r| r.as_ref().to_string());
+    if let Some(region) = same_partition(region, registry_region.as_deref()) {
         config = config.region(Region::new(region.to_string()));
     }
     Client::from_conf(config.build())
+}
+
+/// `hop` when it is in the partition of `registry` (or nothing says otherwise).
+fn same_partition<'a>(hop: Option<&'a str>, registry: Option<&str>) -> Option<&'a str> {
+    use crate::registry::partition_of_region as partition;
+    hop.filter(|hop| registry.is_none_or(|registry| partition(hop) == partition(registry)))
 }
 
 /// Who the client's credentials belong to, if STS will say.
@@ -206,6 +227,49 @@ mod tests {
     use super::*;
     use crate::chain::{Selection, resolve};
     use crate::profiles::{FileKind, Profiles};
+
+    #[test]
+    fn logout_forgets_the_kept_mfa_sessions_of_the_role() {
+        // Item 15 of the third review: `docker logout` left them.
+        let mut profiles = Profiles::default();
+        profiles.add(
+            "[default]\naws_access_key_id = AKID\naws_secret_access_key = s\n\
+             [profile R]\nrole_arn = arn:aws:iam::123456789012:role/R\nsource_profile = default\nmfa_serial = arn:aws:iam::123456789012:mfa/u\n",
+            FileKind::Config,
+        );
+        let chain = resolve(&profiles, "R", Selection::Explicit, |_| None).unwrap();
+        let hop = &chain.hops[0];
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("cache"));
+        let key = mfa_session_key(hop, &chain, hop.mfa_serial.as_deref().unwrap());
+        cache
+            .store_role(&CachedRole::new(
+                key.clone(),
+                "ASIAKEPT".into(),
+                Secret::new("secret".into()),
+                Secret::new("token".into()),
+                crate::clock::now_secs() + 3600,
+            ))
+            .unwrap();
+        assert!(cache.lookup_role(&key).is_some());
+        forget_kept_sessions(&chain, &cache);
+        assert!(cache.lookup_role(&key).is_none());
+    }
+
+    #[test]
+    fn sts_is_called_in_the_registrys_partition() {
+        assert_eq!(same_partition(Some("us-east-1"), Some("cn-north-1")), None);
+        assert_eq!(
+            same_partition(Some("cn-northwest-1"), Some("cn-north-1")),
+            Some("cn-northwest-1")
+        );
+        assert_eq!(
+            same_partition(Some("eu-west-1"), Some("ap-northeast-1")),
+            Some("eu-west-1")
+        );
+        assert_eq!(same_partition(None, Some("cn-north-1")), None);
+        assert_eq!(same_partition(Some("us-east-1"), None), Some("us-east-1"));
+    }
 
     #[test]
     fn a_kept_mfa_session_belongs_to_its_endpoint() {

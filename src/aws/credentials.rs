@@ -210,10 +210,13 @@ async fn base(base: &Base, profile: &str, sdk: &SdkConfig) -> Result<Credentials
             }
             provide(base, builder.build()).await
         }
+        // Run by the helper itself, so that it owns the child (see `super::process`).
         Base::Process { command, .. } => {
-            let provider =
-                aws_config::credential_process::CredentialProcessProvider::new(command.clone());
-            provide(base, provider).await
+            let creds = super::process::run(command).map_err(|e| AwsError::NoCredentials {
+                from: base.to_string(),
+                detail: format!("credential_process failed: {e}"),
+            })?;
+            Ok(creds)
         }
         Base::Ambient => {
             let chain = DefaultCredentialsChain::builder()

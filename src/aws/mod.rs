@@ -11,6 +11,7 @@ pub mod ecr;
 pub mod error;
 pub mod http;
 pub mod mfa;
+pub mod process;
 
 use std::time::Duration;
 

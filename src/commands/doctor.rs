@@ -103,20 +103,42 @@ pub fn run(registry: Option<&str>, json: bool, out: &mut impl Write) -> Result<b
     if servers.is_empty() {
         return Err(DoctorError::NoRegistry);
     }
+    // Bounded like `get` (each AWS call is, too): a hanging credential_process or
+    // endpoint ends the run with one line instead of leaving it silent.
+    crate::deadline::arm_for(
+        crate::deadline::DOCTOR_DEADLINE,
+        crate::text::line(format_args!(
+            "doctor: no answer within {} s (a credential_process or the AWS endpoint took too long); the checks above are the ones that finished",
+            crate::deadline::DOCTOR_DEADLINE.as_secs()
+        )),
+    );
+    let ok = |checks: &[Check]| checks.iter().all(|c| c.status != "fail");
     let mut reports = Vec::new();
-    for server in &servers {
+    for (n, server) in servers.iter().enumerate() {
         let registry = context::registry(server, &ctx.settings)
             .ok_or_else(|| DoctorError::NotEcr(server.clone()))?;
+        if !json {
+            let gap = if n > 0 { "\n" } else { "" };
+            let _ = writeln!(out, "{gap}docker-credential-ecr-role doctor: {server}");
+        }
+        let mut show = |check: &Check| {
+            if !json {
+                let _ = out.write_all(render_check(check).as_bytes());
+            }
+        };
         let checks = check_registry(
             &ctx,
             docker_doc.as_ref(),
             &docker_config,
             &suffix,
             &registry,
+            &mut show,
         )?;
+        if !json {
+            let _ = out.write_all(verdict(ok(&checks)).as_bytes());
+        }
         reports.push((server.clone(), registry, checks));
     }
-    let ok = |checks: &[Check]| checks.iter().all(|c| c.status != "fail");
     let all_ok = reports.iter().all(|(_, _, checks)| ok(checks));
     let text = if json {
         let docs: Vec<Value> = reports
@@ -132,31 +154,39 @@ pub fn run(registry: Option<&str>, json: bool, out: &mut impl Write) -> Result<b
             _ => serde_json::json!({"ok": all_ok, "registries": docs}),
         };
         serde_json::to_string_pretty(&doc).expect("JSON always serialises") + "\n"
-    } else {
-        let mut text: String = reports
+    } else if reports.len() > 1 {
+        let broken: Vec<&str> = reports
             .iter()
-            .map(|(server, _, checks)| render(server, checks, ok(checks)))
-            .collect::<Vec<_>>()
-            .join("\n");
-        if reports.len() > 1 {
-            let broken: Vec<&str> = reports
-                .iter()
-                .filter(|(_, _, checks)| !ok(checks))
-                .map(|(server, _, _)| server.as_str())
-                .collect();
-            text.push_str(&match broken.as_slice() {
-                [] => format!("\n{} registries checked: all passed\n", reports.len()),
-                _ => format!(
-                    "\n{} registries checked; broken: {} (or drop an entry you no longer use: docker-credential-ecr-role registries --remove HOST)\n",
-                    reports.len(),
-                    broken.join(", ")
-                ),
-            });
+            .filter(|(_, _, checks)| !ok(checks))
+            .map(|(server, _, _)| server.as_str())
+            .collect();
+        match broken.as_slice() {
+            [] => format!("\n{} registries checked: all passed\n", reports.len()),
+            _ => format!(
+                "\n{} registries checked; broken: {} (or drop an entry you no longer use: docker-credential-ecr-role registries --remove HOST)\n",
+                reports.len(),
+                broken.join(", ")
+            ),
         }
-        text
+    } else {
+        String::new()
     };
     let _ = out.write_all(text.as_bytes());
     Ok(all_ok)
+}
+
+/// The checks of one registry, each handed to `show` as soon as it is made: a check
+/// that waits on the network (or a `credential_process`) never hides the ones before it.
+struct Checks<'a> {
+    list: Vec<Check>,
+    show: &'a mut dyn FnMut(&Check),
+}
+
+impl Checks<'_> {
+    fn push(&mut self, check: Check) {
+        (self.show)(&check);
+        self.list.push(check);
+    }
 }
 
 /// Every check of one registry.
@@ -166,31 +196,34 @@ fn check_registry(
     docker_config: &std::path::Path,
     suffix: &str,
     registry: &Registry,
+    show: &mut dyn FnMut(&Check),
 ) -> Result<Vec<Check>, DoctorError> {
     let identity = ctx.identity(registry);
-    let mut checks = vec![
-        wiring_check(
-            docker_doc,
-            docker_config,
-            registry,
-            suffix,
-            &suggested_setup(&identity, ctx),
+    let mut checks = Checks {
+        list: Vec::new(),
+        show,
+    };
+    checks.push(wiring_check(
+        docker_doc,
+        docker_config,
+        registry,
+        suffix,
+        &suggested_setup(&identity, ctx),
+    ));
+    checks.push(match on_path(suffix) {
+        Some(path) => Check::ok("helper on PATH", tilde(&path)),
+        None => Check::fail(
+            "helper on PATH",
+            format!("docker-credential-{suffix} is not on PATH; docker will not find it"),
+            Some("install it with install/install.sh, or add its directory to PATH".into()),
         ),
-        match on_path(suffix) {
-            Some(path) => Check::ok("helper on PATH", tilde(&path)),
-            None => Check::fail(
-                "helper on PATH",
-                format!("docker-credential-{suffix} is not on PATH; docker will not find it"),
-                Some("install it with install/install.sh, or add its directory to PATH".into()),
-            ),
-        },
-        profile_check(&identity),
-    ];
-    if checks.last().is_some_and(|c| c.status != "fail") {
+    });
+    checks.push(profile_check(&identity));
+    if checks.list.last().is_some_and(|c| c.status != "fail") {
         aws::block_on(aws_checks(ctx, registry, &identity, &mut checks))?;
     }
     checks.push(cache_check(ctx, registry, &identity));
-    Ok(checks)
+    Ok(checks.list)
 }
 
 /// The AWS links, through the very chain `get` runs (a kept MFA role session
@@ -200,7 +233,7 @@ async fn aws_checks(
     ctx: &Context,
     registry: &Registry,
     identity: &Identity,
-    checks: &mut Vec<Check>,
+    checks: &mut Checks<'_>,
 ) {
     let Ok(chain) = &identity.chain else {
         return;
@@ -421,24 +454,26 @@ fn wired_registries(doc: Option<&Value>, suffix: &str, settings: &Settings) -> V
     }
 }
 
-fn render(server: &str, checks: &[Check], all_ok: bool) -> String {
-    let mut out = format!("docker-credential-ecr-role doctor: {server}\n");
-    for check in checks {
-        let mark = match check.status {
-            "ok" => "ok  ",
-            "fail" => "FAIL",
-            "warn" => "WARN",
-            _ => "--  ",
-        };
-        out.push_str(&format!("  {mark}  {:<18}  {}\n", check.name, check.detail));
-        if let Some(fix) = &check.fix {
-            out.push_str(&format!("        {:<18}  fix: {fix}\n", ""));
-        }
+/// One check as a report line (and its fix, if any).
+fn render_check(check: &Check) -> String {
+    let mark = match check.status {
+        "ok" => "ok  ",
+        "fail" => "FAIL",
+        "warn" => "WARN",
+        _ => "--  ",
+    };
+    let mut out = format!("  {mark}  {:<18}  {}\n", check.name, check.detail);
+    if let Some(fix) = &check.fix {
+        out.push_str(&format!("        {:<18}  fix: {fix}\n", ""));
     }
-    out.push_str(if all_ok {
+    out
+}
+
+/// The last line of one registry's report.
+fn verdict(all_ok: bool) -> &'static str {
+    if all_ok {
         "all checks passed\n"
     } else {
         "some checks failed\n"
-    });
-    out
+    }
 }

@@ -45,6 +45,14 @@ pub fn run(
     out: &mut impl Write,
 ) -> Result<bool, LoginError> {
     let ctx = Context::load(Context::settings()?)?;
+    // Bounded like `doctor`; the MFA prompt holds the deadline back while it waits.
+    crate::deadline::arm_for(
+        crate::deadline::DOCTOR_DEADLINE,
+        crate::text::line(format_args!(
+            "login: no answer within {} s (a credential_process or the AWS endpoint took too long)",
+            crate::deadline::DOCTOR_DEADLINE.as_secs()
+        )),
+    );
     let aws_error = |profile: &str, source: AwsError| LoginError::Aws {
         profile: profile.to_string(),
         source: Box::new(source),
