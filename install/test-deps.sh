@@ -16,7 +16,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 venv=${ECR_ROLE_TEST_VENV:-$repo/.venv}
 
 apt_packages=(docker.io docker-registry apache2-utils python3-venv ruby amazon-ecr-credential-helper util-linux procps strace
-  time skopeo debootstrap mandoc groff-base binutils)
+  time skopeo debootstrap mandoc groff-base binutils xvfb xauth zenity xdotool oathtool)
 # The cargo tools, pinned so every run builds the same ones (each `cargo install` once).
 cargo_tools=(cargo-auditable@0.7.7 cargo-deny@0.20.2)
 

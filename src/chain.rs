@@ -77,6 +77,8 @@ pub struct RoleHop {
     pub session_name: Option<String>,
     /// Helper extension: asks for an MFA code and keeps the role session.
     pub mfa_serial: Option<String>,
+    /// Its `mfa_process` (aws-vault's key): a command that prints the code.
+    pub mfa_process: Option<String>,
     /// Helper extension: the session's length (aws-config always asks for the default).
     pub duration_seconds: Option<String>,
     /// The profile's `region`, for the STS call.
@@ -242,6 +244,7 @@ fn role_hop(profiles: &Profiles, name: &str) -> Option<RoleHop> {
         external_id: get("external_id"),
         session_name: get("role_session_name"),
         mfa_serial: profiles.value(name, "mfa_serial").map(str::to_string),
+        mfa_process: profiles.value(name, "mfa_process").map(str::to_string),
         duration_seconds: profiles.value(name, "duration_seconds").map(str::to_string),
         region: profiles.value(name, "region").map(str::to_string),
     })

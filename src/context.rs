@@ -53,8 +53,11 @@ impl Context {
         })
     }
 
-    /// The identity that serves `registry`.
+    /// The identity that serves `registry`. Also chooses, for this process, how an MFA
+    /// code for it is asked (`ECR_ROLE_MFA_PROMPT`, the registry's `mfa_prompt`, the
+    /// global one): the first registry a command looks at decides.
     pub fn identity(&self, registry: &Registry) -> Identity {
+        crate::aws::mfa::choose_prompt(self.settings.mfa_prompt_for(Some(&registry.host)));
         identity::resolve(
             registry,
             &self.settings,
@@ -65,6 +68,7 @@ impl Context {
 
     /// The identity of a profile named on the command line (`login --profile`).
     pub fn identity_of_profile(&self, profile: &str) -> Identity {
+        crate::aws::mfa::choose_prompt(self.settings.mfa_prompt_for(None));
         identity::of_profile(
             profile.to_string(),
             ChosenBy::EnvOverride,

@@ -17,6 +17,10 @@ pub const ENV_PROFILE: &str = "ECR_ROLE_PROFILE";
 pub const ENV_CONFIG: &str = "ECR_ROLE_CONFIG";
 /// Environment variable naming the token cache directory.
 pub const ENV_CACHE_DIR: &str = "ECR_ROLE_CACHE_DIR";
+/// Environment variable choosing how to ask for an MFA code (see [`Settings::mfa_prompt`]).
+pub const ENV_MFA_PROMPT: &str = "ECR_ROLE_MFA_PROMPT";
+/// Environment variable with the seconds an MFA prompt or `mfa_process` may take (default 60).
+pub const ENV_MFA_TIMEOUT: &str = "ECR_ROLE_MFA_TIMEOUT";
 /// Environment variable that turns the token cache off.
 pub const ENV_DISABLE_CACHE: &str = "ECR_ROLE_DISABLE_CACHE";
 /// The Go helper's variable for the same, honoured so switching costs nothing.
@@ -48,6 +52,10 @@ pub struct Settings {
     /// Registry host (lowercase, no port) → how to get its credentials.
     #[serde(default)]
     pub registries: BTreeMap<String, RegistrySettings>,
+    /// How to ask for an MFA code when the profile has no `mfa_process`: `terminal`
+    /// (the default), `zenity`, `kdialog` or `osascript` (`ECR_ROLE_MFA_PROMPT` wins).
+    #[serde(default)]
+    pub mfa_prompt: Option<String>,
 }
 
 /// How one registry gets its credentials.
@@ -69,6 +77,9 @@ pub struct RegistrySettings {
     /// …and its region.
     #[serde(default)]
     pub region: Option<String>,
+    /// How to ask for this registry's MFA codes (see [`Settings::mfa_prompt`]).
+    #[serde(default)]
+    pub mfa_prompt: Option<String>,
 }
 
 impl Settings {
@@ -95,6 +106,17 @@ impl Settings {
                 source,
             }),
         }
+    }
+
+    /// The MFA prompt chosen for a registry: `ECR_ROLE_MFA_PROMPT`, else the registry's
+    /// `mfa_prompt`, else the global one (`None`: the terminal).
+    pub fn mfa_prompt_for(&self, host: Option<&str>) -> Option<String> {
+        env_nonempty(ENV_MFA_PROMPT)
+            .or_else(|| {
+                host.and_then(|h| self.registries.get(h))
+                    .and_then(|r| r.mfa_prompt.clone())
+            })
+            .or_else(|| self.mfa_prompt.clone())
     }
 
     /// The profile mapped to a registry host, if any: its `profile`, or

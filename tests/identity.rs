@@ -134,7 +134,7 @@ fn mfa_without_a_terminal_fails_at_once_and_login_signs_in() {
     let message = stdout(&out);
     assert!(
         message.contains(&format!(
-            "profile mfa needs an MFA code ({MFA_SERIAL}) and there is no terminal to ask on: run `docker-credential-ecr-role login --profile mfa` in a terminal"
+            "set `mfa_process` in profile mfa, or ECR_ROLE_MFA_PROMPT=zenity (kdialog, osascript), or run `docker-credential-ecr-role login --profile mfa` in a terminal: the profile needs an MFA code ({MFA_SERIAL}) and there is no terminal to ask on"
         )),
         "{message}"
     );

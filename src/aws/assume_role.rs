@@ -109,7 +109,7 @@ pub async fn assume(
         if let Some(kept) = kept_session(hop, chain, cache) {
             return Ok(kept);
         }
-        let code = super::mfa::ask_code(&hop.profile, serial)?;
+        let code = super::mfa::code_for(&hop.profile, serial, hop.mfa_process.as_deref())?;
         request = request.serial_number(serial).token_code(code);
     }
 

@@ -17,9 +17,26 @@ pub enum AwsError {
     )]
     BadDuration { profile: String, value: String },
     #[error(
-        "profile {profile} needs an MFA code ({serial}) and there is no terminal to ask on: run `docker-credential-ecr-role login --profile {profile}` in a terminal, then try again"
+        "set `mfa_process` in profile {profile}, or ECR_ROLE_MFA_PROMPT=zenity (kdialog, osascript), or run `docker-credential-ecr-role login --profile {profile}` in a terminal: the profile needs an MFA code ({serial}) and there is no terminal to ask on"
     )]
     MfaNoTerminal { profile: String, serial: String },
+    #[error("fix `mfa_process` in profile {profile} (it must print the 6-digit code): {detail}")]
+    MfaProcess { profile: String, detail: String },
+    #[error(
+        "the MFA code dialog was cancelled (profile {profile}): run the command again and enter the code"
+    )]
+    MfaCancelled { profile: String },
+    #[error(
+        "the {prompt} MFA dialog failed: {detail}; install {prompt}, or choose another prompt with ECR_ROLE_MFA_PROMPT"
+    )]
+    MfaDialog {
+        prompt: &'static str,
+        detail: String,
+    },
+    #[error(
+        "set ECR_ROLE_MFA_PROMPT (or `mfa_prompt` in the settings) to terminal, zenity, kdialog or osascript: {name:?} is none of them"
+    )]
+    MfaPromptUnknown { name: String },
     #[error("the MFA code for {serial} must be 6 digits")]
     MfaBadCode { serial: String },
     #[error("no MFA code for {serial} was typed within {seconds} s: run the command again")]

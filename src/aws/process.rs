@@ -13,6 +13,9 @@
 //!   otherwise be stopped by SIGTTIN). Meanwhile the deadline is held back as for the
 //!   helper's own MFA prompt, at most [`MFA_PROMPT_TIMEOUT`];
 //! - its output is capped (64 KiB each for stdout and stderr).
+//!
+//! [`run_child`] is the one way the helper runs another program: `credential_process`,
+//! `mfa_process` and the MFA dialogs ([`super::mfa`]).
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -48,35 +51,92 @@ fn stderr_part(stderr: &str) -> String {
 
 /// Runs `command` and returns the credentials it prints.
 pub fn run(command: &str) -> Result<Credentials, ProcessError> {
-    let mut child = Command::new("sh")
-        .args(["-c", command])
+    let mut sh = Command::new("sh");
+    sh.args(["-c", command]);
+    let done = run_child(sh, None, true).map_err(ProcessError::Start)?;
+    let status = done.status.expect("no limit: the child ran to its end");
+    if !status.success() {
+        return Err(ProcessError::Failed {
+            status: status.to_string(),
+            stderr: String::from_utf8_lossy(&done.stderr).into_owned(),
+        });
+    }
+    parse(&String::from_utf8_lossy(&done.stdout))
+}
+
+/// How a child the helper ran ended.
+#[derive(Debug)]
+pub struct Finished {
+    /// Its exit status; `None` when it ran past the limit and was killed.
+    pub status: Option<std::process::ExitStatus>,
+    /// Its stdout, at most [`MAX_OUTPUT_BYTES`].
+    pub stdout: Vec<u8>,
+    /// Its stderr, at most [`MAX_OUTPUT_BYTES`] (never shown as it is: a caller
+    /// puts it in the log or a message, scrubbed and cleaned).
+    pub stderr: Vec<u8>,
+}
+
+/// Runs `command` with no stdin, in a process group of its own that the deadline's
+/// watchdog kills, and (with `lend_terminal`, when the helper is in a terminal's
+/// foreground) with the terminal's foreground for its run. With a `limit`, the group
+/// is killed when it passes; without one, the deadline bounds it. The deadline is held
+/// back while a person may be part of the wait: for the limit, or while the terminal
+/// is lent (at most [`MFA_PROMPT_TIMEOUT`]).
+pub fn run_child(
+    mut command: Command,
+    limit: Option<std::time::Duration>,
+    lend_terminal: bool,
+) -> std::io::Result<Finished> {
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
-        .spawn()
-        .map_err(ProcessError::Start)?;
+        .spawn()?;
     let group = child.id();
     let _watched = deadline::watch_child_group(group);
-    let terminal = platform::ForegroundTerminal::give_to(group);
-    let paused = terminal
-        .as_ref()
-        .map(|_| deadline::pause(MFA_PROMPT_TIMEOUT));
+    let terminal = lend_terminal
+        .then(|| platform::ForegroundTerminal::give_to(group))
+        .flatten();
+    let paused = match (limit, &terminal) {
+        (Some(limit), _) => Some(deadline::pause(limit)),
+        (None, Some(_)) => Some(deadline::pause(MFA_PROMPT_TIMEOUT)),
+        (None, None) => None,
+    };
     let stdout = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take().expect("stderr is piped");
+    let stdout_reader = std::thread::spawn(move || read_capped(stdout));
     let stderr_reader = std::thread::spawn(move || read_capped(stderr));
-    let out = read_capped(stdout);
-    let status = child.wait().map_err(ProcessError::Start)?;
-    let err = stderr_reader.join().unwrap_or_default();
+    let status = match limit {
+        None => Some(child.wait()?),
+        Some(limit) => {
+            let until = std::time::Instant::now() + limit;
+            loop {
+                if let Some(status) = child.try_wait()? {
+                    break Some(status);
+                }
+                if std::time::Instant::now() >= until {
+                    platform::kill_group(group);
+                    let _ = child.wait();
+                    break None;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+    };
+    // A child that left the pipes to a grandchild still running: not waited for.
+    if status.is_none() {
+        platform::kill_group(group);
+    }
+    let stdout = stdout_reader.join().unwrap_or_default();
+    let stderr = stderr_reader.join().unwrap_or_default();
     drop(terminal);
     drop(paused);
-    if !status.success() {
-        return Err(ProcessError::Failed {
-            status: status.to_string(),
-            stderr: String::from_utf8_lossy(&err).into_owned(),
-        });
-    }
-    parse(&String::from_utf8_lossy(&out))
+    Ok(Finished {
+        status,
+        stdout,
+        stderr,
+    })
 }
 
 /// At most [`MAX_OUTPUT_BYTES`] of a pipe; the rest is drained, so the child never

@@ -219,7 +219,13 @@ fn check_registry(
         ),
     });
     checks.push(profile_check(&identity));
-    if checks.list.last().is_some_and(|c| c.status != "fail") {
+    let profile_ok = checks.list.last().is_some_and(|c| c.status != "fail");
+    if let Ok(chain) = &identity.chain {
+        for hop in chain.hops.iter().filter(|h| h.mfa_serial.is_some()) {
+            checks.push(mfa_check(hop));
+        }
+    }
+    if profile_ok {
         aws::block_on(aws_checks(ctx, registry, &identity, &mut checks))?;
     }
     checks.push(cache_check(ctx, registry, &identity));
@@ -451,6 +457,25 @@ fn wired_registries(doc: Option<&Value>, suffix: &str, settings: &Settings) -> V
             .collect()
     } else {
         wired
+    }
+}
+
+/// Where a role's MFA code will come from, and whether that source is there (a
+/// warning, not a failure: a kept role session may make the code unnecessary).
+fn mfa_check(hop: &crate::chain::RoleHop) -> Check {
+    match aws::mfa::Source::for_profile(hop.mfa_process.as_deref()) {
+        Ok(source) => match source.describe() {
+            (true, text) => Check::ok(
+                "MFA source",
+                format!("profile {}: from {text}", hop.profile),
+            ),
+            (false, text) => Check::warn(
+                "MFA source",
+                format!("profile {}: {text}", hop.profile),
+                None,
+            ),
+        },
+        Err(e) => Check::warn("MFA source", e.to_string(), None),
     }
 }
 

@@ -52,6 +52,14 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "Turns the debug log on: a file path, or 1 for debug.log in the cache directory. Secrets are never written to it.",
     ),
     (
+        "ECR_ROLE_MFA_PROMPT",
+        "How to ask for an MFA code when the profile has no mfa_process: terminal (the default), zenity, kdialog or osascript; wins over mfa_prompt in the settings.",
+    ),
+    (
+        "ECR_ROLE_MFA_TIMEOUT",
+        "Seconds an MFA prompt, dialog or mfa_process may take (1 to 300, default 60).",
+    ),
+    (
         "DOCKER_CONFIG",
         "The directory of docker's config.json, which setup, registries and doctor read and edit.",
     ),
