@@ -3,9 +3,11 @@
 //! computed as text first (so `--dry-run` can show it as a diff), then written to
 //! a temp file beside the target and renamed over it, after a `.bak` copy of the
 //! old content. A symlinked file (dotfile managers) is written through to its
-//! target, not replaced by a regular file.
+//! target, not replaced by a regular file. A real change happens under the file's
+//! lock ([`edit_locked`]), on the text found once the lock is held; a diff shows
+//! keys and structure but no value the change does not write ([`Change::diff`]).
 
-use std::fs::{self, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -37,9 +39,13 @@ pub enum Applied {
 }
 
 impl Change {
-    /// Whether the change changes nothing.
+    /// Whether the change changes nothing (nothing to write to a file that does not
+    /// exist is nothing to do either: no empty file is created).
     pub fn is_noop(&self) -> bool {
-        self.before.as_deref() == Some(self.after.as_str())
+        match &self.before {
+            Some(before) => *before == self.after,
+            None => self.after.is_empty(),
+        }
     }
 
     /// Writes the change atomically, with a backup of the old content.
@@ -71,8 +77,9 @@ impl Change {
         })
     }
 
-    /// The change as a unified-style diff with two lines of context.
-    pub fn diff(&self) -> String {
+    /// The change as a unified-style diff with two lines of context, every value
+    /// masked but the `shown` ones on added lines (the values the change writes).
+    pub fn diff(&self, syntax: Syntax, shown: &[&str]) -> String {
         let before: Vec<&str> = self.before.as_deref().unwrap_or("").lines().collect();
         let after: Vec<&str> = self.after.lines().collect();
         let name = tilde(&self.path);
@@ -94,7 +101,8 @@ impl Change {
                     out.push_str("@@\n");
                     skipped = false;
                 }
-                out.push_str(&format!("{tag}{}\n", mask_secret(line)));
+                let shown = if *tag == '+' { shown } else { &[] };
+                out.push_str(&format!("{tag}{}\n", mask_line(line, syntax, shown)));
             } else {
                 skipped = true;
             }
@@ -103,76 +111,231 @@ impl Change {
     }
 }
 
-/// Keys whose values are secrets, in AWS files (`key = value`) and docker's
-/// config.json (`"key": "value"`); a diff shows them as `****`.
-const SECRET_KEYS: &[&str] = &[
-    "aws_secret_access_key",
-    "aws_session_token",
-    "aws_security_token",
-    "auth",
-    "identitytoken",
-    "registrytoken",
-    "password",
-    "secret",
-];
-
-/// A diff line with the value of a secret-bearing key masked.
-fn mask_secret(line: &str) -> String {
-    let trimmed = line.trim_start();
-    // INI: `key = value`.
-    if let Some((key, _)) = trimmed.split_once('=')
-        && SECRET_KEYS.contains(&key.trim().to_ascii_lowercase().as_str())
-    {
-        let indent = &line[..line.len() - trimmed.len()];
-        return format!("{indent}{} = ****", key.trim());
-    }
-    mask_json_values(line)
+/// How a file is written, so a diff can tell its keys and structure from its values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    /// The AWS files: `[section]` headers, `key = value` lines, comments.
+    Ini,
+    /// docker's `config.json` and the helper's settings.
+    Json,
 }
 
-/// Every `"key": "value"` in a line of JSON (pretty or all on one line) whose key is
-/// secret-bearing, with the value replaced by `****`.
-fn mask_json_values(line: &str) -> String {
+/// A diff line with every value masked (`****`) but the values in `shown`: keys,
+/// headers and punctuation stay, so the change can be read; nothing the user's file
+/// holds besides what the change writes is printed (a bearer header, a proxy URL with
+/// a password or a `credential_process` token is a secret no list of key names knows).
+fn mask_line(line: &str, syntax: Syntax, shown: &[&str]) -> String {
+    match syntax {
+        Syntax::Ini => mask_ini(line, shown),
+        Syntax::Json => mask_json(line, shown),
+    }
+}
+
+/// An INI line: headers stay (the text after their `]` is masked), comments and
+/// values become `****` unless the line is `key = VALUE` with a shown value.
+fn mask_ini(line: &str, shown: &[&str]) -> String {
+    if line.starts_with('[') {
+        return match line.find(']') {
+            Some(end) if line[end + 1..].trim().is_empty() => line.to_string(),
+            Some(end) => format!("{} ****", &line[..=end]),
+            None => "****".to_string(),
+        };
+    }
+    let body = line.trim_start();
+    let indent = &line[..line.len() - body.len()];
+    if body.trim().is_empty() {
+        return line.to_string();
+    }
+    if let Some(mark) = body.strip_prefix(['#', ';']).map(|_| &body[..1]) {
+        return format!("{indent}{mark} ****");
+    }
+    match body.split_once('=') {
+        Some((_, value)) if shown.contains(&value.trim()) => line.to_string(),
+        Some((key, _)) => format!("{indent}{} = ****", key.trim_end()),
+        None => format!("{indent}****"),
+    }
+}
+
+/// A line of JSON (pretty or all on one line): keys (strings followed by `:`) and
+/// punctuation stay; every other string, number or literal becomes `****`, unless it
+/// is a string in `shown`. A JSON string never spans lines, so each line stands alone.
+fn mask_json(line: &str, shown: &[&str]) -> String {
+    let shown: Vec<String> = shown
+        .iter()
+        .filter_map(|s| serde_json::to_string(s).ok())
+        .map(|quoted| quoted[1..quoted.len() - 1].to_string())
+        .collect();
+    let is_structure = |c: char| "{}[],:".contains(c) || c.is_whitespace();
     let mut out = String::with_capacity(line.len());
     let mut rest = line;
-    while let Some(start) = rest.find('"') {
-        out.push_str(&rest[..start]);
-        let after_quote = &rest[start + 1..];
-        let Some(key_len) = after_quote.find('"') else {
-            out.push_str(&rest[start..]);
-            return out;
-        };
-        let key = &after_quote[..key_len];
-        out.push('"');
-        out.push_str(key);
-        out.push('"');
-        rest = &after_quote[key_len + 1..];
-        if SECRET_KEYS.contains(&key.to_ascii_lowercase().as_str())
-            && let Some(value) = rest.trim_start().strip_prefix(':').map(str::trim_start)
-            && let Some(body) = value.strip_prefix('"')
-        {
-            // The value runs to the next quote that is not escaped.
-            let mut end = None;
-            let mut escaped = false;
-            for (i, c) in body.char_indices() {
-                match c {
-                    '\\' if !escaped => escaped = true,
-                    '"' if !escaped => {
-                        end = Some(i);
-                        break;
-                    }
-                    _ => escaped = false,
-                }
-            }
-            let Some(end) = end else {
-                out.push_str(": \"****");
-                return out;
+    while let Some(c) = rest.chars().next() {
+        if c == '"' {
+            let Some(end) = string_end(rest) else {
+                out.push_str("\"****");
+                break;
             };
-            out.push_str(": \"****\"");
-            rest = &body[end + 1..];
+            let body = &rest[1..end - 1];
+            let is_key = rest[end..].trim_start().starts_with(':');
+            if is_key || shown.iter().any(|s| s == body) {
+                out.push_str(&rest[..end]);
+            } else {
+                out.push_str("\"****\"");
+            }
+            rest = &rest[end..];
+        } else if is_structure(c) {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        } else {
+            // A number or a literal (or anything else outside a string): a value.
+            let end = rest
+                .find(|c: char| is_structure(c) || c == '"')
+                .unwrap_or(rest.len());
+            out.push_str("****");
+            rest = &rest[end..];
         }
     }
-    out.push_str(rest);
     out
+}
+
+/// The byte index just after the JSON string `text` starts with (at its `"`), if it ends.
+pub(crate) fn string_end(text: &str) -> Option<usize> {
+    let mut escaped = false;
+    for (i, c) in text.char_indices().skip(1) {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '"' if !escaped => return Some(i + 1),
+            _ => escaped = false,
+        }
+    }
+    None
+}
+
+/// Why a user file could not be changed.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "try again once the other setup or registries --remove is done: {path} stayed locked for {seconds} s (lock {lock})"
+    )]
+    Busy {
+        path: String,
+        lock: String,
+        seconds: u64,
+    },
+}
+
+/// How long a change waits for another process's lock on the same file.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Changes a user file under an exclusive lock: the lock is taken, the file read
+/// again, `edit` computes the new text from what is there now (so it re-checks
+/// everything it checked before), and the change is written as [`Change::apply`]
+/// writes (atomically, with a `.bak`). Two of our processes changing the same file
+/// (`setup` for two registries at once, `registries --remove` beside a `setup`)
+/// therefore take turns, and neither loses the other's change: without the lock,
+/// both read the same old text and the last rename wins.
+///
+/// The one place `setup` and `registries` change a file, so no write path can skip
+/// the lock. docker itself takes no lock when it saves `config.json` (`docker login`,
+/// `docker context use`): a docker write that lands between our read and our rename
+/// is lost (or ours is, in the other order). That window is one read, an in-memory
+/// edit and two small writes; only docker taking the same lock could close it.
+pub fn edit_locked<E: From<FileError>>(
+    path: &Path,
+    new_mode: u32,
+    edit: impl FnOnce(Option<&str>) -> Result<String, E>,
+) -> Result<Applied, E> {
+    let name = tilde(path);
+    let _lock = lock_beside(path)?;
+    let before = read_optional(path).map_err(|source| FileError::Io {
+        action: "read",
+        path: name.clone(),
+        source,
+    })?;
+    let after = edit(before.as_deref())?;
+    let change = Change {
+        path: path.to_path_buf(),
+        before,
+        after,
+        new_mode,
+    };
+    Ok(change.apply().map_err(|source| FileError::Io {
+        action: "write",
+        path: name,
+        source,
+    })?)
+}
+
+/// Takes the exclusive lock of a file we are about to change; it is held until the
+/// returned handle is dropped. The lock is `std`'s `File::lock` (flock) on `NAME.lock`
+/// beside the file's real target (a symlinked file is locked where it is written).
+///
+/// Beside the file rather than in the helper's cache dir: the lock is then a
+/// property of the file itself, the same for every process whatever its environment
+/// says (`ECR_ROLE_CACHE_DIR`, `XDG_CACHE_HOME`, a disabled cache), and it needs no
+/// directory of ours. It is created `0600` (never world-writable, whatever the umask),
+/// opened without following a symlink or blocking on a FIFO, and left in place:
+/// removing it after use would let a third process lock a new file while a second
+/// still holds the old one.
+fn lock_beside(path: &Path) -> Result<File, FileError> {
+    let io = |action: &'static str, at: &Path| {
+        let at = tilde(at);
+        move |source| FileError::Io {
+            action,
+            path: at,
+            source,
+        }
+    };
+    let target = match fs::canonicalize(path) {
+        Ok(target) => target,
+        Err(_) => {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            fs::create_dir_all(dir).map_err(io("create the directory of", path))?;
+            let dir = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+            dir.join(path.file_name().unwrap_or_default())
+        }
+    };
+    let mut lock_path = target.into_os_string();
+    lock_path.push(".lock");
+    let lock_path = PathBuf::from(lock_path);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(crate::platform::NO_FOLLOW | crate::platform::NO_BLOCK)
+        .open(&lock_path)
+        .map_err(io("create the lock file", &lock_path))?;
+    let meta = file.metadata().map_err(io("read", &lock_path))?;
+    if !meta.is_file() {
+        return Err(io("lock", &lock_path)(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        )));
+    }
+    let started = std::time::Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(FileError::Busy {
+                    path: tilde(path),
+                    lock: tilde(&lock_path),
+                    seconds: LOCK_WAIT.as_secs(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io("lock", &lock_path)(e)),
+        }
+    }
 }
 
 /// Writes `content` to `path` through a temp file in the same directory, created
@@ -302,36 +465,55 @@ mod tests {
     fn diff_shows_only_the_change_with_context() {
         let change = Change {
             path: PathBuf::from("/x/config"),
-            before: Some("a\nb\nc\nd\ne\nf\ng\n".into()),
-            after: "a\nb\nc\nd\nE\nf\ng\nh\n".into(),
+            before: Some("[a]\nb = 1\nc = 2\nd = 3\ne = 4\nf = 5\ng = 6\n".into()),
+            after: "[a]\nb = 1\nc = 2\nd = 3\ne = E\nf = 5\ng = 6\nh = H\n".into(),
             new_mode: 0o600,
         };
         assert_eq!(
-            change.diff(),
-            "--- /x/config\n+++ /x/config (after)\n@@\n c\n d\n-e\n+E\n f\n g\n+h\n"
+            change.diff(Syntax::Ini, &["E", "H"]),
+            "--- /x/config\n+++ /x/config (after)\n@@\n c = ****\n d = ****\n-e = ****\n+e = E\n f = ****\n g = ****\n+h = H\n"
         );
     }
 
     #[test]
-    fn diffs_never_show_secret_values() {
+    fn diffs_show_no_value_the_change_does_not_write() {
         let change = Change {
             path: PathBuf::from("/x/config.json"),
             before: Some("{\n  \"auths\": {\n    \"r\": {\n      \"auth\": \"dXNlcjpwYXNz\",\n      \"email\": \"a\"\n    }\n  }\n}\n".into()),
             after: "{\n  \"auths\": {\n    \"r\": {\n      \"auth\": \"dXNlcjpwYXNz\",\n      \"email\": \"b\"\n    }\n  }\n}\n".into(),
             new_mode: 0o600,
         };
-        let diff = change.diff();
+        let diff = change.diff(Syntax::Json, &["b"]);
         assert!(!diff.contains("dXNlcjpwYXNz"), "{diff}");
-        assert!(diff.contains("\"auth\": \"****\","), "{diff}");
+        assert!(diff.contains(" \"auth\": \"****\","), "{diff}");
+        assert!(
+            diff.contains("-      \"email\": \"****\"\n+      \"email\": \"b\"\n"),
+            "{diff}"
+        );
+        // INI: comments, values and continuation lines; headers and keys stay.
         assert_eq!(
-            mask_secret("aws_secret_access_key=abc"),
+            mask_ini("aws_secret_access_key=abc", &[]),
             "aws_secret_access_key = ****"
         );
-        assert_eq!(mask_secret("region = x"), "region = x");
+        assert_eq!(mask_ini("region = x # tokyo", &["x"]), "region = ****");
+        assert_eq!(mask_ini("role_arn = arn:x", &["arn:x"]), "role_arn = arn:x");
+        assert_eq!(mask_ini("# token abc", &[]), "# ****");
         assert_eq!(
-            mask_secret(r#"{"auths":{"r":{"auth":"dXNl\"cjo=","email":"e"}},"credHelpers":{}}"#),
-            r#"{"auths":{"r":{"auth": "****","email":"e"}},"credHelpers":{}}"#
+            mask_ini("  max_concurrent = 20", &[]),
+            "  max_concurrent = ****"
         );
+        assert_eq!(mask_ini("  continued", &[]), "  ****");
+        assert_eq!(mask_ini("[profile p] ; note", &[]), "[profile p] ****");
+        assert_eq!(mask_ini("[profile p]", &[]), "[profile p]");
+        // JSON on one line: every value, strings with escapes, numbers and literals.
+        assert_eq!(
+            mask_json(
+                r#"{"HttpHeaders":{"Authorization":"Bearer a\"b"},"n":12,"t":true,"l":["x",null],"credHelpers":{"h":"ecr-role"}}"#,
+                &["ecr-role"]
+            ),
+            r#"{"HttpHeaders":{"Authorization":"****"},"n":****,"t":****,"l":["****",****],"credHelpers":{"h":"ecr-role"}}"#
+        );
+        assert_eq!(mask_json("\"k\": \"unterminated", &[]), "\"k\": \"****");
     }
 
     #[test]

@@ -1,14 +1,15 @@
 //! `registries`: what the helper is set up for (the settings' registry → profile
 //! mapping), and `registries --remove HOST`, which drops a registry's mapping and this
-//! helper's `credHelpers` entries for it, with `setup`'s care: atomic writes, backups,
-//! nothing else touched (other helpers' entries stay).
+//! helper's `credHelpers` entries for it, with `setup`'s care: the same locked,
+//! atomic, in-place edit ([`crate::files::edit_locked`]), backups, nothing else touched
+//! (other helpers' entries stay, and so does every other byte of the files).
 
 use std::io::Write;
 
 use serde_json::Value;
 
-use crate::docker_config::{docker_config_path, helper_suffix, to_pretty};
-use crate::files::{Change, read_optional};
+use crate::docker_config::{JsonEditError, docker_config_path, helper_suffix, remove_in_place};
+use crate::files::{Applied, FileError, edit_locked, read_optional};
 use crate::home::tilde;
 use crate::registry::host_of;
 use crate::settings;
@@ -28,6 +29,10 @@ pub enum RegistriesError {
     },
     #[error("{0}")]
     Settings(#[from] settings::ConfigError),
+    #[error("remove the entry from {path} by hand: {why}; nothing was changed")]
+    NotInPlace { path: String, why: String },
+    #[error(transparent)]
+    File(#[from] FileError),
 }
 
 /// `registries`: every registry the helper's settings map, and how.
@@ -68,57 +73,77 @@ pub fn remove(host: &str, out: &mut impl Write) -> Result<bool, RegistriesError>
     let settings_path = settings::settings_path()?;
     let docker_config = docker_config_path();
     let mut report = String::new();
+    let suffix = helper_suffix();
     for (path, object_key) in [
         (&settings_path, "registries"),
         (&docker_config, "credHelpers"),
     ] {
-        let before = read_optional(path).map_err(|source| RegistriesError::Io {
+        let name = tilde(path);
+        let ours = |text: Option<&str>| ours(text, object_key, &bare, &suffix, &name);
+        // A file without our entries is not touched (nor locked, nor created).
+        let text = read_optional(path).map_err(|source| RegistriesError::Io {
             action: "read",
-            path: tilde(path),
+            path: name.clone(),
             source,
         })?;
-        let Some(text) = before.as_deref().filter(|t| !t.trim().is_empty()) else {
+        if ours(text.as_deref())?.is_empty() {
             continue;
-        };
-        let mut doc: Value = serde_json::from_str(text).map_err(|e| RegistriesError::Json {
-            path: tilde(path),
-            detail: e.to_string(),
-        })?;
-        let Some(map) = doc.get_mut(object_key).and_then(Value::as_object_mut) else {
-            continue;
-        };
-        // Only our own entries: docker's credHelpers may name other helpers for this host.
-        let suffix = helper_suffix();
-        let doomed: Vec<String> = map
-            .iter()
-            .filter(|(k, v)| {
-                host_of(k).as_deref() == Some(bare.as_str())
-                    && (object_key == "registries" || v.as_str() == Some(suffix.as_str()))
+        }
+        // Again under the lock: another setup or removal may have just changed the file.
+        let mut removed = Vec::new();
+        let applied = edit_locked(path, 0o600, |before| {
+            removed = ours(before)?;
+            let text = before.unwrap_or_default();
+            if removed.is_empty() {
+                return Ok(text.to_string());
+            }
+            remove_in_place(text, object_key, &removed).map_err(|e| RegistriesError::NotInPlace {
+                path: name.clone(),
+                why: match e {
+                    JsonEditError::Duplicate(key) => {
+                        format!("it holds \"{key}\" twice, and docker reads both")
+                    }
+                    _ => "an edit in place would change more than the entry".to_string(),
+                },
             })
-            .map(|(k, _)| k.clone())
-            .collect();
-        if doomed.is_empty() {
-            continue;
-        }
-        for key in &doomed {
-            map.shift_remove(key);
-        }
-        let change = Change {
-            path: path.clone(),
-            before,
-            after: to_pretty(&doc),
-            new_mode: 0o600,
-        };
-        change.apply().map_err(|source| RegistriesError::Io {
-            action: "write",
-            path: tilde(path),
-            source,
         })?;
-        report.push_str(&format!("{}: removed {}\n", tilde(path), doomed.join(", ")));
+        if applied != Applied::Unchanged {
+            report.push_str(&format!("{name}: removed {}\n", removed.join(", ")));
+        }
     }
     if report.is_empty() {
         report.push_str(&format!("{bare} was not mapped: nothing to remove\n"));
     }
     let _ = out.write_all(report.as_bytes());
     Ok(true)
+}
+
+/// This helper's entries for `bare` (any port) in the object `object_key` of a JSON
+/// file's text: every registry mapping, but only the `credHelpers` entries that name
+/// this helper (docker's `credHelpers` may name other helpers for the host).
+fn ours(
+    text: Option<&str>,
+    object_key: &str,
+    bare: &str,
+    suffix: &str,
+    name: &str,
+) -> Result<Vec<String>, RegistriesError> {
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let doc: Value = serde_json::from_str(text).map_err(|e| RegistriesError::Json {
+        path: name.to_string(),
+        detail: e.to_string(),
+    })?;
+    let Some(map) = doc.get(object_key).and_then(Value::as_object) else {
+        return Ok(Vec::new());
+    };
+    Ok(map
+        .iter()
+        .filter(|(k, v)| {
+            host_of(k).as_deref() == Some(bare)
+                && (object_key == "registries" || v.as_str() == Some(suffix))
+        })
+        .map(|(k, _)| k.clone())
+        .collect())
 }

@@ -1,19 +1,21 @@
 //! `setup`: the local half of the user story in one command. It wires docker's
 //! `credHelpers` to the helper, maps the registry to a profile in the helper's
 //! settings and, when asked, creates the role profile in `~/.aws/config`.
-//! Each file keeps every key, section and comment it had; writes are atomic with
-//! a `.bak` of the old content; re-running changes nothing; `--dry-run` shows the
-//! exact change and writes nothing; a file that can't be parsed is left alone.
+//! Each file keeps every key, section and comment it had (docker's `config.json`
+//! and the settings are edited in place, not re-serialised); writes are atomic with
+//! a `.bak` of the old content, under the file's lock, on the text found once the
+//! lock is held; re-running changes nothing; `--dry-run` shows the change (no value
+//! but those setup writes) and writes nothing; a file that can't be parsed is left alone.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 use crate::docker_config::{
-    docker_config_path, helper_suffix, on_path, read_docker_config, to_pretty,
+    JsonEditError, docker_config_path, helper_suffix, on_path, read_docker_config, set_in_place,
 };
-use crate::files::{Applied, Change, read_optional};
+use crate::files::{Applied, Change, FileError, Syntax, edit_locked, read_optional};
 use crate::home::tilde;
 use crate::profile_edit::{EditError, with_role_profile};
 use crate::profiles::Profiles;
@@ -146,6 +148,16 @@ pub enum SetupError {
     Json { path: String, detail: String },
     #[error("{path}: \"{key}\" is not a JSON object; nothing was changed: fix the file first")]
     NotObject { path: String, key: String },
+    #[error(
+        "merge the \"{key}\" entries of {path} into one by hand, then run setup again: docker reads them all, setup would change one; nothing was changed"
+    )]
+    DuplicateKey { path: String, key: String },
+    #[error(
+        "make the change in {path} by hand: setup cannot edit it in place without changing more than its own entry; nothing was changed"
+    )]
+    NotInPlace { path: String },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("cannot {action} {path}: {source}")]
     Io {
         action: &'static str,
@@ -177,27 +189,34 @@ pub fn run(request: &SetupRequest, out: &mut impl Write) -> Result<Vec<String>, 
     };
     let files = crate::home::aws_files().as_ref().map_err(Clone::clone)?;
 
-    let mut changes = Vec::new();
     let role_arn = match (&request.role_arn, &request.role_name) {
         (Some(arn), _) => Some(arn.clone()),
         (None, Some(name)) => Some(role_arn_for(&registry, name)?),
         (None, None) => None,
     };
+    let mut edits: Vec<FileEdit> = Vec::new();
     if let Some(role_arn) = &role_arn {
-        let path = files.config.clone();
-        let before = read(&path)?;
-        let after = with_role_profile(
-            before.as_deref().unwrap_or(""),
-            &tilde(&path),
-            &request.profile,
-            role_arn,
-            &request.source_profile,
-        )?;
-        changes.push(Change {
-            path,
-            before,
-            after,
-            new_mode: 0o600,
+        // The SDK reads the credentials file's keys over the config file's; a file it
+        // cannot read counts as empty, for it as for us.
+        let credentials = files.credentials.as_ref().map(|path| {
+            let text = read_optional(path).ok().flatten().unwrap_or_default();
+            (text, path.clone())
+        });
+        let config = files.config.clone();
+        edits.push(FileEdit {
+            path: config.clone(),
+            syntax: Syntax::Ini,
+            shown: vec![role_arn.clone(), request.source_profile.clone()],
+            edit: Box::new(move |before| {
+                Ok(with_role_profile(
+                    before.unwrap_or(""),
+                    &config,
+                    credentials.as_ref().map(|(t, p)| (t.as_str(), p.as_path())),
+                    &request.profile,
+                    role_arn,
+                    &request.source_profile,
+                )?)
+            }),
         });
     } else if Profiles::load(files)?.get(&request.profile).is_none() {
         return Err(SetupError::ProfileMissing {
@@ -207,29 +226,41 @@ pub fn run(request: &SetupRequest, out: &mut impl Write) -> Result<Vec<String>, 
     }
 
     let settings_path = settings::settings_path()?;
-    let mut sets: Vec<(&[&str], &str)> = Vec::new();
-    let profile_keys = ["registries", registry.host.as_str(), "profile"];
-    let id_keys = ["registries", registry.host.as_str(), "registry_id"];
-    let region_keys = ["registries", registry.host.as_str(), "region"];
-    sets.push((&profile_keys, &request.profile));
+    let host = registry.host.as_str();
+    let mut settings_sets = vec![(vec!["registries", host, "profile"], request.profile.clone())];
     if let (Some(id), Some(region)) = (&request.registry_id, &request.region) {
-        sets.push((&id_keys, id));
-        sets.push((&region_keys, region));
+        settings_sets.push((vec!["registries", host, "registry_id"], id.clone()));
+        settings_sets.push((vec!["registries", host, "region"], region.clone()));
     }
-    changes.push(json_change(&settings_path, &sets, 0o600)?);
+    edits.push(json_edit(settings_path, settings_sets));
     let docker_config = docker_config_path();
     let suffix = helper_suffix();
-    let helper_keys = ["credHelpers", key.as_str()];
-    changes.push(json_change(
-        &docker_config,
-        &[(&helper_keys, &suffix)],
-        0o600,
-    )?);
+    edits.push(json_edit(
+        docker_config.clone(),
+        vec![(vec!["credHelpers", key.as_str()], suffix.clone())],
+    ));
+
+    // Every file is planned before any is written: a file setup cannot change stops it
+    // with nothing changed.
+    let mut changes = Vec::new();
+    for edit in &edits {
+        let before = read(&edit.path)?;
+        let after = (edit.edit)(before.as_deref())?;
+        changes.push(Change {
+            path: edit.path.clone(),
+            before,
+            after,
+            new_mode: 0o600,
+        });
+    }
 
     let mut report = String::new();
     if request.dry_run {
-        for change in changes.iter().filter(|c| !c.is_noop()) {
-            report.push_str(&change.diff());
+        for (edit, change) in edits.iter().zip(&changes) {
+            if !change.is_noop() {
+                let shown: Vec<&str> = edit.shown.iter().map(String::as_str).collect();
+                report.push_str(&change.diff(edit.syntax, &shown));
+            }
         }
         if changes.iter().all(Change::is_noop) {
             report.push_str("nothing to change: already set up\n");
@@ -237,13 +268,15 @@ pub fn run(request: &SetupRequest, out: &mut impl Write) -> Result<Vec<String>, 
             report.push_str("(dry run: nothing was written)\n");
         }
     } else {
-        for change in &changes {
-            let name = tilde(&change.path);
-            let applied = change.apply().map_err(|source| SetupError::Io {
-                action: "write",
-                path: name.clone(),
-                source,
-            })?;
+        for (edit, change) in edits.iter().zip(&changes) {
+            let name = tilde(&edit.path);
+            // A file that already says this needs no lock; any other is changed under
+            // its lock, from the text found then (another process may have changed it).
+            let applied = if change.is_noop() {
+                Applied::Unchanged
+            } else {
+                edit_locked(&edit.path, change.new_mode, |before| (edit.edit)(before))?
+            };
             report.push_str(&match applied {
                 Applied::Unchanged => format!("{name}: already set up\n"),
                 Applied::Created => format!("{name}: created\n"),
@@ -297,59 +330,47 @@ fn read(path: &Path) -> Result<Option<String>, SetupError> {
     })
 }
 
-/// The change that sets each `(keys, value)` (a path of object keys) in a JSON file,
-/// keeping every other key in its place. Unchanged text if every value is already there.
-fn json_change(path: &Path, sets: &[(&[&str], &str)], new_mode: u32) -> Result<Change, SetupError> {
-    let name = tilde(path);
-    let before = read(path)?;
-    let mut doc: Value = match before.as_deref() {
-        Some(text) if !text.trim().is_empty() => {
-            serde_json::from_str(text).map_err(|e| SetupError::Json {
-                path: name.clone(),
-                detail: e.to_string(),
-            })?
-        }
-        _ => Value::Object(Default::default()),
-    };
-    let mut changed = false;
-    for (keys, value) in sets {
-        let (last, parents) = keys.split_last().expect("at least one key");
-        let mut node = &mut doc;
-        let mut walked = String::new();
-        for key in parents {
-            walked = if walked.is_empty() {
-                key.to_string()
-            } else {
-                format!("{walked}.{key}")
-            };
-            let object = node.as_object_mut().ok_or_else(|| SetupError::NotObject {
-                path: name.clone(),
-                key: walked.clone(),
-            })?;
-            node = object
-                .entry(key.to_string())
-                .or_insert_with(|| Value::Object(Default::default()));
-        }
-        let object = node.as_object_mut().ok_or_else(|| SetupError::NotObject {
-            path: name.clone(),
-            key: walked,
-        })?;
-        if object.get(*last).and_then(Value::as_str) != Some(*value) {
-            object.insert(last.to_string(), Value::from(*value));
-            changed = true;
-        }
+/// One file setup changes: how its text changes, run once on the text read to plan
+/// (and show) the change, and again under the file's lock on the text found then.
+struct FileEdit<'a> {
+    path: PathBuf,
+    syntax: Syntax,
+    /// The values setup writes into the file: the only values `--dry-run` shows.
+    shown: Vec<String>,
+    edit: Box<EditFn<'a>>,
+}
+
+/// A file's new text from its text now (`None`: the file does not exist).
+type EditFn<'a> = dyn Fn(Option<&str>) -> Result<String, SetupError> + 'a;
+
+/// The edit that sets each `(keys, value)` (a path of object keys) in a JSON file in
+/// place ([`set_in_place`]): every other byte stays. Unchanged text if every value is
+/// already there.
+fn json_edit<'a>(path: PathBuf, sets: Vec<(Vec<&'a str>, String)>) -> FileEdit<'a> {
+    let name = tilde(&path);
+    FileEdit {
+        path,
+        syntax: Syntax::Json,
+        shown: sets.iter().map(|(_, value)| value.clone()).collect(),
+        edit: Box::new(move |before| {
+            let sets: Vec<(&[&str], &str)> = sets
+                .iter()
+                .map(|(keys, value)| (keys.as_slice(), value.as_str()))
+                .collect();
+            set_in_place(before, &sets).map_err(|e| json_error(&name, e))
+        }),
     }
-    let after = if changed {
-        to_pretty(&doc)
-    } else {
-        before.clone().unwrap_or_default()
-    };
-    Ok(Change {
-        path: path.to_path_buf(),
-        before,
-        after,
-        new_mode,
-    })
+}
+
+/// A JSON edit's refusal, naming the file.
+fn json_error(path: &str, e: JsonEditError) -> SetupError {
+    let path = path.to_string();
+    match e {
+        JsonEditError::Invalid(detail) => SetupError::Json { path, detail },
+        JsonEditError::NotObject(key) => SetupError::NotObject { path, key },
+        JsonEditError::Duplicate(key) => SetupError::DuplicateKey { path, key },
+        JsonEditError::Shape => SetupError::NotInPlace { path },
+    }
 }
 
 /// What could still stop docker from using the helper for this registry.
@@ -394,34 +415,36 @@ mod tests {
 
     #[test]
     fn json_edits_keep_other_keys_in_place() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().to_path_buf();
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("config.json");
-        std::fs::write(
-            &path,
-            "{\"auths\": {}, \"credHelpers\": {\"gcr.io\": \"gcloud\"}, \"z\": 1}",
-        )
-        .unwrap();
-        let change = json_change(&path, &[(&["credHelpers", "1.dkr"], "ecr-role")], 0o600).unwrap();
-        assert_eq!(
-            change.after,
-            "{\n\t\"auths\": {},\n\t\"credHelpers\": {\n\t\t\"gcr.io\": \"gcloud\",\n\t\t\"1.dkr\": \"ecr-role\"\n\t},\n\t\"z\": 1\n}\n"
+        let edit = json_edit(
+            PathBuf::from("/x/config.json"),
+            vec![(vec!["credHelpers", "1.dkr"], "ecr-role".to_string())],
         );
-        std::fs::write(&path, &change.after).unwrap();
-        let again = json_change(&path, &[(&["credHelpers", "1.dkr"], "ecr-role")], 0o600).unwrap();
-        assert!(again.is_noop());
-
-        std::fs::write(&path, "{\"credHelpers\": []}").unwrap();
-        let err = json_change(&path, &[(&["credHelpers", "x"], "y")], 0o600).unwrap_err();
+        let text = "{\"auths\": {}, \"credHelpers\": {\"gcr.io\": \"gcloud\"}, \"z\": 1}";
+        let after = (edit.edit)(Some(text)).unwrap();
+        assert_eq!(
+            after,
+            "{\"auths\": {}, \"credHelpers\": {\"gcr.io\": \"gcloud\", \"1.dkr\": \"ecr-role\"}, \"z\": 1}"
+        );
+        assert_eq!((edit.edit)(Some(&after)).unwrap(), after, "idempotent");
+        // A new file in docker's layout.
+        assert_eq!(
+            (edit.edit)(None).unwrap(),
+            "{\n\t\"credHelpers\": {\n\t\t\"1.dkr\": \"ecr-role\"\n\t}\n}\n"
+        );
+        let err = (edit.edit)(Some("{\"credHelpers\": []}")).unwrap_err();
         assert!(
             err.to_string()
                 .contains("\"credHelpers\" is not a JSON object"),
             "{err}"
         );
-        std::fs::write(&path, "{ oops").unwrap();
-        let err = json_change(&path, &[(&["credHelpers", "x"], "y")], 0o600).unwrap_err();
+        let err = (edit.edit)(Some("{ oops")).unwrap_err();
         assert!(err.to_string().contains("cannot parse"), "{err}");
+        let err = (edit.edit)(Some("{\"credHelpers\": {}, \"credHelpers\": {}}")).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("merge the \"credHelpers\" entries"),
+            "{err}"
+        );
     }
 
     #[test]
