@@ -169,6 +169,12 @@ impl CachedToken {
         }
     }
 
+    /// When the helper replaces this token: after three quarters of its lifetime.
+    pub fn refresh_at(&self) -> u64 {
+        let lifetime = self.expires_at.saturating_sub(self.fetched_at);
+        self.expires_at.saturating_sub(lifetime / 4)
+    }
+
     /// The freshness rule (see the module doc).
     pub fn freshness(&self, now: u64) -> Freshness {
         if self.expires_at <= self.fetched_at
@@ -176,9 +182,7 @@ impl CachedToken {
         {
             return Freshness::Expired;
         }
-        let lifetime = self.expires_at - self.fetched_at;
-        let refresh_at = self.expires_at - lifetime / 4;
-        if now < refresh_at && now >= self.fetched_at.saturating_sub(300) {
+        if now < self.refresh_at() && now >= self.fetched_at.saturating_sub(300) {
             Freshness::Fresh
         } else {
             Freshness::Usable

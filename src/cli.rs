@@ -78,6 +78,17 @@ pub enum Command {
     /// Print the man page (roff) on stdout
     #[command(hide = true)]
     Man,
+    /// Answer a kubelet image credential provider request on stdin (the kubelet calls this)
+    ///
+    /// The `args: ["kubelet"]` of a CredentialProviderConfig entry (kubelet.config.k8s.io/v1,
+    /// apiVersion credentialprovider.kubelet.k8s.io/v1). A pod's service account token
+    /// with the role annotation pulls through that role (AssumeRoleWithWebIdentity);
+    /// otherwise the node's identity, resolved as for `get`. See the README, "Kubernetes nodes".
+    Kubelet {
+        /// The service account annotation that names the pod's role
+        #[arg(long, value_name = "KEY", default_value = crate::kubelet::DEFAULT_ROLE_ANNOTATION)]
+        role_annotation: String,
+    },
     /// Sign in ahead of time in a terminal (asks for an MFA code if the role needs one)
     #[command(group(clap::ArgGroup::new("what").required(true).args(["registry", "profile"])))]
     Login {

@@ -12,7 +12,7 @@
 //! ([`pause`]), so it moves by exactly the time the person took.
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The most a `get` takes, from start to answer (the MFA prompt aside).
@@ -43,6 +43,15 @@ impl Drop for WatchedChild {
     fn drop(&mut self) {
         CHILD_GROUP.store(0, Ordering::SeqCst);
     }
+}
+
+/// Whether the watchdog's last line goes to stderr only (the kubelet plugin: its stdout
+/// must hold a response or nothing).
+static STDERR_ONLY: AtomicBool = AtomicBool::new(false);
+
+/// Sends the watchdog's last line to stderr only, never to stdout.
+pub fn last_words_to_stderr_only() {
+    STDERR_ONLY.store(true, Ordering::SeqCst);
 }
 
 /// When the process started (for every deadline).
@@ -93,7 +102,12 @@ pub fn arm_for(bound: Duration, message: String) {
                 std::thread::sleep(Duration::from_millis((deadline - now).min(250)));
             }
             crate::platform::kill_group(CHILD_GROUP.load(Ordering::SeqCst));
-            crate::platform::write_and_exit(line.as_bytes())
+            let fds: &[i32] = if STDERR_ONLY.load(Ordering::SeqCst) {
+                &[2]
+            } else {
+                &[1, 2]
+            };
+            crate::platform::write_and_exit(line.as_bytes(), fds)
         });
     if spawned.is_err() {
         DEADLINE_MS.store(0, Ordering::SeqCst);

@@ -3,9 +3,10 @@
 //! computed as text first (so `--dry-run` can show it as a diff), then written to
 //! a temp file beside the target and renamed over it, after a `.bak` copy of the
 //! old content. A symlinked file (dotfile managers) is written through to its
-//! target, not replaced by a regular file. A real change happens under the file's
-//! lock ([`edit_locked`]), on the text found once the lock is held; a diff shows
-//! keys and structure but no value the change does not write ([`Change::diff`]).
+//! target, even one not created yet, and stays a link ([`write_target`]). A real
+//! change happens under the file's lock ([`edit_locked`]), on the text found once
+//! the lock is held; a diff shows keys and structure but no value the change does
+//! not write ([`Change::diff`]).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -48,15 +49,15 @@ impl Change {
         }
     }
 
-    /// Writes the change atomically, with a backup of the old content.
-    pub fn apply(&self) -> std::io::Result<Applied> {
+    /// Writes the change atomically, with a backup of the old content, to `target`:
+    /// the file [`write_target`] finds for the path (through a symlink, never over it).
+    fn apply_at(&self, target: &Path) -> std::io::Result<Applied> {
         if self.is_noop() {
             return Ok(Applied::Unchanged);
         }
-        let target = fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.clone());
         let dir = target.parent().unwrap_or(Path::new("."));
         fs::create_dir_all(dir)?;
-        let mode = fs::metadata(&target)
+        let mode = fs::metadata(target)
             .map(|m| m.permissions().mode() & 0o7777)
             .unwrap_or(self.new_mode);
         let backup = if self.before.is_some() {
@@ -70,7 +71,7 @@ impl Change {
         } else {
             None
         };
-        write_atomically(&target, self.after.as_bytes(), mode)?;
+        write_atomically(target, self.after.as_bytes(), mode)?;
         Ok(match backup {
             Some(backup) => Applied::Updated { backup },
             None => Applied::Created,
@@ -220,6 +221,18 @@ pub enum FileError {
         source: std::io::Error,
     },
     #[error(
+        "create the directory {dir} first (or point the link at a file in a directory that exists): {link} is a symlink to {target}; nothing was changed"
+    )]
+    LinkTargetDir {
+        link: String,
+        target: String,
+        dir: String,
+    },
+    #[error(
+        "fix the symlink {link}: it is a loop (or a chain of more than {MAX_LINKS} links) that never reaches a file; nothing was changed"
+    )]
+    LinkLoop { link: String },
+    #[error(
         "try again once the other setup or registries --remove is done: {path} stayed locked for {seconds} s (lock {lock})"
     )]
     Busy {
@@ -234,11 +247,12 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Changes a user file under an exclusive lock: the lock is taken, the file read
 /// again, `edit` computes the new text from what is there now (so it re-checks
-/// everything it checked before), and the change is written as [`Change::apply`]
-/// writes (atomically, with a `.bak`). Two of our processes changing the same file
-/// (`setup` for two registries at once, `registries --remove` beside a `setup`)
-/// therefore take turns, and neither loses the other's change: without the lock,
-/// both read the same old text and the last rename wins.
+/// everything it checked before), and the change is written atomically, with a
+/// `.bak`, to the file [`write_target`] finds (a symlink is written through, and
+/// stays). Two of our processes changing the same file (`setup` for two registries
+/// at once, `registries --remove` beside a `setup`) therefore take turns, and
+/// neither loses the other's change: without the lock, both read the same old text
+/// and the last rename wins.
 ///
 /// The one place `setup` and `registries` change a file, so no write path can skip
 /// the lock. docker itself takes no lock when it saves `config.json` (`docker login`,
@@ -251,8 +265,8 @@ pub fn edit_locked<E: From<FileError>>(
     edit: impl FnOnce(Option<&str>) -> Result<String, E>,
 ) -> Result<Applied, E> {
     let name = tilde(path);
-    let _lock = lock_beside(path)?;
-    let before = read_optional(path).map_err(|source| FileError::Io {
+    let (_lock, target) = lock_beside(path)?;
+    let before = read_optional(&target).map_err(|source| FileError::Io {
         action: "read",
         path: name.clone(),
         source,
@@ -264,15 +278,94 @@ pub fn edit_locked<E: From<FileError>>(
         after,
         new_mode,
     };
-    Ok(change.apply().map_err(|source| FileError::Io {
+    Ok(change.apply_at(&target).map_err(|source| FileError::Io {
         action: "write",
         path: name,
         source,
     })?)
 }
 
+/// The most links followed from a user file to the file written (as Linux's `ELOOP`).
+const MAX_LINKS: usize = 40;
+
+/// The file a change of `path` writes: `path` itself, or, when it is a symlink (a
+/// dotfiles manager's), the file at the end of its links, which may not exist yet (it
+/// is then created there, and the link stays a link). A path that exists is returned
+/// canonical; one that does not, in its directory's canonical path when it exists.
+/// Creates nothing.
+///
+/// Refused: a link whose final file would be in a directory that does not exist
+/// (creating someone's dotfiles tree is not setup's business; the error says what to
+/// create), and a loop of links.
+pub fn write_target(path: &Path) -> Result<PathBuf, FileError> {
+    let io = |source| FileError::Io {
+        action: "read",
+        path: tilde(path),
+        source,
+    };
+    let mut at = path.to_path_buf();
+    for _ in 0..=MAX_LINKS {
+        match fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let to = fs::read_link(&at).map_err(io)?;
+                // A relative link is relative to the directory the link is in.
+                at = at.parent().unwrap_or(Path::new(".")).join(to);
+            }
+            Ok(_) => return fs::canonicalize(&at).map_err(io),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let dir = at.parent().unwrap_or(Path::new("."));
+                let name = at.file_name().unwrap_or_default();
+                return match fs::canonicalize(dir) {
+                    Ok(dir) if dir.is_dir() => Ok(dir.join(name)),
+                    // The user's own path: its directory is created as it always was.
+                    _ if at == path => Ok(at),
+                    _ => Err(FileError::LinkTargetDir {
+                        link: tilde(path),
+                        target: tilde(&lexical(&at)),
+                        dir: tilde(&lexical(dir)),
+                    }),
+                };
+            }
+            Err(e) => return Err(io(e)),
+        }
+    }
+    Err(FileError::LinkLoop { link: tilde(path) })
+}
+
+/// `path` with its `.` and `..` components taken out as text (no link is followed):
+/// how a link's target reads in a message, not a path to open.
+fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Reads a user file that a change may be computed from: [`read_optional`] of the
+/// file [`write_target`] finds, so a link that cannot be written through is refused
+/// before anything is planned, let alone written.
+pub fn read_for_edit(path: &Path) -> Result<Option<String>, FileError> {
+    let target = write_target(path)?;
+    read_optional(&target).map_err(|source| FileError::Io {
+        action: "read",
+        path: tilde(path),
+        source,
+    })
+}
+
 /// Takes the exclusive lock of a file we are about to change; it is held until the
-/// returned handle is dropped. The lock is `std`'s `File::lock` (flock) on `NAME.lock`
+/// returned handle is dropped; returned with it, the file to read and write
+/// ([`write_target`]). The lock is `std`'s `File::lock` (flock) on `NAME.lock`
 /// beside the file's real target (a symlinked file is locked where it is written).
 ///
 /// Beside the file rather than in the helper's cache dir: the lock is then a
@@ -282,7 +375,7 @@ pub fn edit_locked<E: From<FileError>>(
 /// opened without following a symlink or blocking on a FIFO, and left in place:
 /// removing it after use would let a third process lock a new file while a second
 /// still holds the old one.
-fn lock_beside(path: &Path) -> Result<File, FileError> {
+fn lock_beside(path: &Path) -> Result<(File, PathBuf), FileError> {
     let io = |action: &'static str, at: &Path| {
         let at = tilde(at);
         move |source| FileError::Io {
@@ -291,16 +384,16 @@ fn lock_beside(path: &Path) -> Result<File, FileError> {
             source,
         }
     };
-    let target = match fs::canonicalize(path) {
-        Ok(target) => target,
-        Err(_) => {
-            let dir = path.parent().unwrap_or(Path::new("."));
-            fs::create_dir_all(dir).map_err(io("create the directory of", path))?;
-            let dir = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-            dir.join(path.file_name().unwrap_or_default())
-        }
-    };
-    let mut lock_path = target.into_os_string();
+    let mut target = write_target(path)?;
+    if !target.exists() {
+        // A new file: its directory is created (a link's target directory exists
+        // already, see `write_target`), and named canonically, as an existing file is.
+        let dir = target.parent().unwrap_or(Path::new(".")).to_path_buf();
+        fs::create_dir_all(&dir).map_err(io("create the directory of", path))?;
+        let dir = fs::canonicalize(&dir).unwrap_or(dir);
+        target = dir.join(target.file_name().unwrap_or_default());
+    }
+    let mut lock_path = target.clone().into_os_string();
     lock_path.push(".lock");
     let lock_path = PathBuf::from(lock_path);
     let file = OpenOptions::new()
@@ -322,7 +415,7 @@ fn lock_beside(path: &Path) -> Result<File, FileError> {
     let started = std::time::Instant::now();
     loop {
         match file.try_lock() {
-            Ok(()) => return Ok(file),
+            Ok(()) => return Ok((file, target)),
             Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_WAIT => {
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
@@ -517,6 +610,33 @@ mod tests {
     }
 
     #[test]
+    fn write_target_follows_links_to_files_not_yet_created() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = fs::canonicalize(tmp.path()).unwrap();
+        fs::create_dir(dir.join("dotfiles")).unwrap();
+        let link = dir.join("link");
+        std::os::unix::fs::symlink("./dotfiles/../dotfiles/new", &link).unwrap();
+        assert_eq!(write_target(&link).unwrap(), dir.join("dotfiles/new"));
+        // Not a link, not there: the path itself (its directory is created on write).
+        let plain = dir.join("sub/file");
+        assert_eq!(write_target(&plain).unwrap(), plain);
+
+        let far = dir.join("far");
+        std::os::unix::fs::symlink("nowhere/x/../y", &far).unwrap();
+        let err = write_target(&far).unwrap_err();
+        assert!(
+            matches!(&err, FileError::LinkTargetDir { target, dir: d, .. }
+                if target.ends_with("/nowhere/y") && d.ends_with("/nowhere")),
+            "{err}"
+        );
+
+        let (a, b) = (dir.join("a"), dir.join("b"));
+        std::os::unix::fs::symlink(&b, &a).unwrap();
+        std::os::unix::fs::symlink(&a, &b).unwrap();
+        assert!(matches!(write_target(&a), Err(FileError::LinkLoop { .. })));
+    }
+
+    #[test]
     fn apply_backs_up_keeps_mode_and_follows_symlinks() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
@@ -532,7 +652,7 @@ mod tests {
             after: "new\n".into(),
             new_mode: 0o600,
         };
-        let applied = change.apply().unwrap();
+        let applied = change.apply_at(&write_target(&link).unwrap()).unwrap();
         assert!(
             fs::symlink_metadata(&link)
                 .unwrap()
@@ -553,6 +673,6 @@ mod tests {
             before: Some("new\n".into()),
             ..change
         };
-        assert_eq!(noop.apply().unwrap(), Applied::Unchanged);
+        assert_eq!(noop.apply_at(&real).unwrap(), Applied::Unchanged);
     }
 }

@@ -14,6 +14,7 @@ mod error;
 mod files;
 mod home;
 mod identity;
+mod kubelet;
 mod log;
 mod platform;
 mod profile_edit;
@@ -82,6 +83,18 @@ fn main() -> ExitCode {
             reporting(|out| commands::manual::completions(shell, out))
         }
         Command::Man => reporting(commands::manual::man),
+        Command::Kubelet { role_annotation } => {
+            let stdin = std::io::stdin().lock();
+            let mut stdout = std::io::stdout().lock();
+            match kubelet::run(stdin, &mut stdout, &role_annotation) {
+                Ok(()) => ExitCode::SUCCESS,
+                // The kubelet logs stderr; stdout stays empty: never a partial response.
+                Err(e) => {
+                    let _ = writeln!(std::io::stderr(), "{}", text::line(&e));
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Get => protocol(Verb::Get),
         Command::Store => protocol(Verb::Store),
         Command::Erase => protocol(Verb::Erase),

@@ -104,11 +104,11 @@ pub fn wait_readable(fd: BorrowedFd<'_>, limit: Duration) -> bool {
     ready > 0
 }
 
-/// Writes `line` to stdout and stderr with plain `write(2)` calls and ends the process
-/// with status 1 at once: the watchdog's exit, which must not wait for std's stdout
-/// lock (the main thread may hold it) nor run destructors.
-pub fn write_and_exit(line: &[u8]) -> ! {
-    for fd in [1, 2] {
+/// Writes `line` to the descriptors `fds` (stdout 1, stderr 2) with plain `write(2)`
+/// calls and ends the process with status 1 at once: the watchdog's exit, which must
+/// not wait for std's stdout lock (the main thread may hold it) nor run destructors.
+pub fn write_and_exit(line: &[u8], fds: &[i32]) -> ! {
+    for &fd in fds {
         // SAFETY: writing a buffer we own to an inherited descriptor.
         unsafe { libc::write(fd, line.as_ptr().cast(), line.len()) };
     }

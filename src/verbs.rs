@@ -26,7 +26,15 @@ const LOCK_WAIT: Duration = Duration::from_secs(10);
 /// `get`: the registry's credentials as docker's JSON.
 pub fn get(input: impl Read, out: &mut impl Write) -> Result<(), Error> {
     let server_url = protocol::read_server_url(input)?;
-    let (registry, settings) = ours(&server_url)?;
+    let token = token(&server_url)?;
+    answer(out, &server_url, &token)
+}
+
+/// The token for a registry (a server URL or an image's host), as `get` has it: from
+/// the cache, or fetched and kept. Docker's `get` and the kubelet's plugin
+/// (`kubelet`, for the node's identity) both come here.
+pub fn token(server_url: &str) -> Result<CachedToken, Error> {
+    let (registry, settings) = ours(server_url)?;
     let ctx = Context::load(settings)?;
     let identity = ctx.identity(&registry);
     if let Err(e) = &identity.chain {
@@ -55,7 +63,7 @@ pub fn get(input: impl Read, out: &mut impl Write) -> Result<(), Error> {
     let fetch = || ctx.fetch_and_keep(&registry, &identity);
     let key = Context::key(&registry, &identity);
     match token_for(&ctx.cache, &key, LOCK_WAIT, on_miss, fetch) {
-        Got::Token(token) => answer(out, &server_url, &token),
+        Got::Token(token) => Ok(token),
         Got::Fallback(token, source) => {
             let error = token_error(registry, identity, source);
             let minutes = token.expires_at.saturating_sub(now_secs()) / 60;
@@ -63,7 +71,7 @@ pub fn get(input: impl Read, out: &mut impl Write) -> Result<(), Error> {
                 "{error} (warning: using the cached token, which expires in {minutes} minutes)"
             );
             let _ = writeln!(std::io::stderr(), "{}", crate::text::line(&line));
-            answer(out, &server_url, &token)
+            Ok(token)
         }
         Got::Failed(source) => Err(token_error(registry, identity, source)),
     }

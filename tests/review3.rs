@@ -6,7 +6,7 @@ mod support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use support::*;
 
@@ -41,18 +41,11 @@ impl TrapProxy {
     }
 }
 
-/// A moto server without IAM enforcement: the container endpoint's keys are the test
-/// proxy's own, which moto's enforcement would not know.
-fn open_moto() -> &'static OwnedMoto {
-    static MOTO: OnceLock<OwnedMoto> = OnceLock::new();
-    MOTO.get_or_init(|| OwnedMoto::start(&["--no-enforce"]))
-}
-
 #[test]
 fn item_1_container_credentials_and_loopback_endpoints_never_go_through_a_proxy() {
-    let proxy = Proxy::start(&open_moto().moto.endpoint);
+    let proxy = Proxy::start(&open_moto().endpoint);
     let trap = TrapProxy::start();
-    let sandbox = Sandbox::with_keys(&proxy.endpoint, &open_moto().moto);
+    let sandbox = Sandbox::with_keys(&proxy.endpoint, open_moto());
     std::fs::write(
         sandbox.home.path().join(".aws/config"),
         format!(
@@ -292,8 +285,8 @@ fn item_14_a_failed_write_to_stdout_is_an_error_never_a_panic_nor_a_success() {
 
 #[test]
 fn item_3_a_web_identity_token_echoed_by_an_endpoint_is_scrubbed() {
-    let proxy = Proxy::start(&open_moto().moto.endpoint);
-    let sandbox = Sandbox::with_keys(&proxy.endpoint, &open_moto().moto);
+    let proxy = Proxy::start(&open_moto().endpoint);
+    let sandbox = Sandbox::with_keys(&proxy.endpoint, open_moto());
     // A JWT-shaped bearer token: whoever holds it can exchange it for the role's keys.
     let token =
         "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2lnbmF0dXJlLXNlY3JldA";

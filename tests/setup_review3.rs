@@ -7,6 +7,9 @@
 //! - 8: `setup --dry-run` shows no value it does not write, and docker's
 //!   `config.json` is edited in place, keeping its layout byte for byte.
 //! - 9: concurrent `setup` and `registries --remove` runs lose no update.
+//! - 15: a symlinked user file (even a dangling link) is written through, the link
+//!   kept; a custom registry name that is a public registry is refused, any other
+//!   is warned about.
 
 mod support;
 
@@ -420,4 +423,250 @@ fn registries_remove_and_setup_at_once_keep_each_others_changes() {
         assert_eq!(mapped, expected.iter().collect::<Vec<_>>(), "round {round}");
         assert_private_locks(sandbox.home.path());
     }
+}
+
+// Item 15: symlinked user files stay links; a custom name is never a public registry.
+
+fn symlink(target: impl AsRef<Path>, link: &Path) {
+    std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(target, link).unwrap();
+}
+
+fn assert_link(link: &Path, target: &Path) {
+    let meta =
+        std::fs::symlink_metadata(link).unwrap_or_else(|e| panic!("{}: {e}", link.display()));
+    assert!(
+        meta.file_type().is_symlink(),
+        "{} is no longer a symlink",
+        link.display()
+    );
+    assert_eq!(
+        std::fs::read_link(link).unwrap(),
+        target,
+        "{}",
+        link.display()
+    );
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn setup_writes_through_a_dangling_symlink_and_keeps_the_link() {
+    let sandbox = sandbox();
+    let home = sandbox.home.path();
+    let dotfiles = home.join("dotfiles");
+    std::fs::create_dir_all(dotfiles.join("docker")).unwrap();
+    // docker's config.json: a chain of two links, absolute, to a file not yet created.
+    let docker_link = dotfiles.join("docker-link");
+    let docker_file = dotfiles.join("docker/config.json");
+    symlink(&docker_link, &docker_config(&sandbox));
+    symlink(&docker_file, &docker_link);
+    // The settings and ~/.aws/config: relative links, to files not yet created.
+    let settings_target = PathBuf::from("../../dotfiles/ecr-role.json");
+    symlink(&settings_target, &sandbox.settings_file());
+    let aws_target = PathBuf::from("../dotfiles/aws-config");
+    std::fs::remove_file(aws_config(&sandbox)).unwrap();
+    symlink(&aws_target, &aws_config(&sandbox));
+
+    let args = [
+        "--registry",
+        REGISTRY,
+        "--profile",
+        "push",
+        "--role-arn",
+        PUSH_ONLY,
+    ];
+    let out = setup(&sandbox, &args);
+    assert!(out.status.success(), "{}", transcript(&out));
+    assert_link(&docker_config(&sandbox), &docker_link);
+    assert_link(&docker_link, &docker_file);
+    assert_link(&sandbox.settings_file(), &settings_target);
+    assert_link(&aws_config(&sandbox), &aws_target);
+    let helpers = json(&docker_file);
+    assert_eq!(helpers["credHelpers"][REGISTRY], "ecr-role", "{helpers}");
+    let settings = json(&dotfiles.join("ecr-role.json"));
+    assert_eq!(
+        settings["registries"][REGISTRY]["profile"], "push",
+        "{settings}"
+    );
+    let profiles = read(&dotfiles.join("aws-config"));
+    assert!(
+        profiles.contains(&format!("[profile push]\nrole_arn = {PUSH_ONLY}\n")),
+        "{profiles}"
+    );
+    for file in [
+        docker_file,
+        dotfiles.join("ecr-role.json"),
+        dotfiles.join("aws-config"),
+    ] {
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+
+    // Read back through the links: a second run finds everything set up.
+    let again = setup(&sandbox, &args);
+    assert!(again.status.success(), "{}", transcript(&again));
+    assert_eq!(
+        stdout(&again).matches(": already set up").count(),
+        3,
+        "{}",
+        transcript(&again)
+    );
+    assert_link(&docker_config(&sandbox), &docker_link);
+}
+
+#[test]
+fn setup_refuses_a_symlink_it_cannot_write_through() {
+    {
+        // A link into a directory that does not exist: refused, naming the link and its
+        // target and what to do; nothing is written, the directory is not created.
+        let sandbox = sandbox();
+        let missing = sandbox.home.path().join("dotfiles/docker/config.json");
+        symlink(&missing, &docker_config(&sandbox));
+        for extra in [&[][..], &["--dry-run"][..]] {
+            let args = [
+                &["--registry", REGISTRY, "--profile", ROLE_PROFILE][..],
+                extra,
+            ]
+            .concat();
+            let out = setup(&sandbox, &args);
+            assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+            let said = stderr(&out);
+            assert_eq!(said.lines().count(), 1, "one line: {said}");
+            assert!(
+                said.starts_with(
+                    "docker-credential-ecr-role: create the directory ~/dotfiles/docker"
+                ),
+                "{said}"
+            );
+            assert!(said.contains("~/.docker/config.json"), "{said}");
+            assert!(said.contains("~/dotfiles/docker/config.json"), "{said}");
+            assert!(said.contains("nothing was changed"), "{said}");
+            assert_link(&docker_config(&sandbox), &missing);
+            assert!(!sandbox.home.path().join("dotfiles").exists());
+            assert!(!sandbox.settings_file().exists(), "nothing was written");
+        }
+    }
+
+    // A loop (a link to a link back to it), for setup and registries --remove alike.
+    let sandbox = sandbox();
+    let other = sandbox.home.path().join(".docker/other.json");
+    symlink(&other, &docker_config(&sandbox));
+    symlink(docker_config(&sandbox), &other);
+    let out = setup(
+        &sandbox,
+        &["--registry", REGISTRY, "--profile", ROLE_PROFILE],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+    let said = stderr(&out);
+    assert_eq!(said.lines().count(), 1, "one line: {said}");
+    assert!(
+        said.starts_with("docker-credential-ecr-role: fix the symlink ~/.docker/config.json"),
+        "{said}"
+    );
+    assert!(said.contains("loop"), "{said}");
+    assert!(!sandbox.settings_file().exists(), "nothing was written");
+    assert_link(&docker_config(&sandbox), &other);
+    let out = sandbox.run(&["registries", "--remove", REGISTRY], "", &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+    assert!(
+        stderr(&out)
+            .starts_with("docker-credential-ecr-role: fix the symlink ~/.docker/config.json"),
+        "{}",
+        transcript(&out)
+    );
+}
+
+#[test]
+fn setup_refuses_a_public_registry_as_a_custom_name_and_warns_for_others() {
+    let custom = |sandbox: &Sandbox, name: &str, extra: &[&str]| {
+        let args = [
+            &[
+                "--registry",
+                name,
+                "--registry-id",
+                ACCOUNT,
+                "--region",
+                "ap-northeast-1",
+                "--profile",
+                ROLE_PROFILE,
+            ][..],
+            extra,
+        ]
+        .concat();
+        setup(sandbox, &args)
+    };
+    let sandbox = sandbox();
+    for (name, host) in [
+        ("index.docker.io", "index.docker.io"),
+        ("https://INDEX.DOCKER.IO/v1/", "index.docker.io"),
+        ("docker.io", "docker.io"),
+        ("registry-1.docker.io", "registry-1.docker.io"),
+        ("ghcr.io:443", "ghcr.io"),
+        ("ghcr.io.", "ghcr.io"),
+        ("gcr.io", "gcr.io"),
+        ("eu.gcr.io", "eu.gcr.io"),
+        ("quay.io", "quay.io"),
+        ("registry.k8s.io", "registry.k8s.io"),
+        ("mcr.microsoft.com", "mcr.microsoft.com"),
+        ("public.ecr.aws", "public.ecr.aws"),
+        ("europe-west1-docker.pkg.dev", "europe-west1-docker.pkg.dev"),
+        ("myregistry.azurecr.io", "myregistry.azurecr.io"),
+        ("registry.gitlab.com", "registry.gitlab.com"),
+    ] {
+        for extra in [&[][..], &["--dry-run"][..]] {
+            let out = custom(&sandbox, name, extra);
+            assert_eq!(out.status.code(), Some(2), "{name}: {}", transcript(&out));
+            let said = stderr(&out);
+            assert_eq!(said.lines().count(), 1, "one line: {said}");
+            assert!(
+                said.starts_with(
+                    "docker-credential-ecr-role: give --registry a host name of your own"
+                ),
+                "{said}"
+            );
+            assert!(
+                said.contains(&format!("{host} is a public registry")),
+                "{said}"
+            );
+            assert!(stdout(&out).is_empty(), "{}", transcript(&out));
+        }
+    }
+    assert!(!docker_config(&sandbox).exists(), "nothing was wired");
+    assert!(!sandbox.settings_file().exists(), "nothing was mapped");
+
+    // Any other name (even one ending like a public one) is set up, with one warning.
+    for name in [
+        "registry.corp.example:5000",
+        "notghcr.io",
+        "gcr.io.corp.example",
+    ] {
+        let out = custom(&sandbox, name, &[]);
+        assert!(out.status.success(), "{name}: {}", transcript(&out));
+        let said = stderr(&out);
+        assert_eq!(said.lines().count(), 1, "one line: {said}");
+        let host = name.split(':').next().unwrap();
+        assert!(
+            said.starts_with("docker-credential-ecr-role: warning: "),
+            "{said}"
+        );
+        assert!(
+            said.contains(&format!(
+                "hand the credentials of ECR registry {ACCOUNT} in ap-northeast-1 to {host}"
+            )),
+            "{said}"
+        );
+        assert_eq!(
+            json(&docker_config(&sandbox))["credHelpers"][name],
+            "ecr-role"
+        );
+    }
+    // A private ECR host of its own spelling needs no --registry-id, and gets no warning.
+    let out = setup(
+        &sandbox,
+        &["--registry", REGISTRY, "--profile", ROLE_PROFILE],
+    );
+    assert!(out.status.success(), "{}", transcript(&out));
+    assert!(stderr(&out).is_empty(), "{}", transcript(&out));
 }

@@ -176,6 +176,52 @@ pub async fn assume(
     ))
 }
 
+/// Credentials of `role_arn` for a web identity `token` (a Kubernetes service
+/// account's, for the kubelet plugin): `sts:AssumeRoleWithWebIdentity`, an unsigned
+/// call, in the registry's region (the SDK config's).
+pub async fn with_web_identity(
+    sdk: &SdkConfig,
+    role_arn: &str,
+    token: &str,
+) -> Result<Credentials, AwsError> {
+    crate::text::remember_secret(token);
+    let client = Client::from_conf(
+        aws_sdk_sts::config::Builder::from(sdk)
+            .interceptor(super::cap::CapResponses)
+            .build(),
+    );
+    let output = client
+        .assume_role_with_web_identity()
+        .role_arn(role_arn)
+        .role_session_name(default_session_name())
+        .web_identity_token(token)
+        .send()
+        .await
+        .map_err(|err| AwsError::Call {
+            operation: "sts:AssumeRoleWithWebIdentity",
+            failure: CallFailure::from_sdk(&err),
+        })?;
+    let creds = output.credentials().ok_or(AwsError::Call {
+        operation: "sts:AssumeRoleWithWebIdentity",
+        failure: CallFailure {
+            kind: super::error::FailureKind::BadResponse,
+            code: None,
+            status: None,
+            message: "STS returned no credentials".into(),
+        },
+    })?;
+    crate::text::remember_secret(creds.secret_access_key());
+    crate::text::remember_secret(creds.session_token());
+    let expires_at = u64::try_from(creds.expiration().secs()).ok();
+    Ok(Credentials::new(
+        creds.access_key_id(),
+        creds.secret_access_key(),
+        Some(creds.session_token().to_string()),
+        expires_at.and_then(|s| UNIX_EPOCH.checked_add(std::time::Duration::from_secs(s))),
+        "AssumeRoleWithWebIdentity",
+    ))
+}
+
 /// The role session name when the profile names none: one that names this tool (it shows
 /// in CloudTrail; the SDK's own default is `assume-role-from-profile-<millis>`).
 pub fn default_session_name() -> String {

@@ -9,7 +9,7 @@ use std::io::Write;
 use serde_json::Value;
 
 use crate::docker_config::{JsonEditError, docker_config_path, helper_suffix, remove_in_place};
-use crate::files::{Applied, FileError, edit_locked, read_optional};
+use crate::files::{Applied, FileError, edit_locked, read_for_edit, write_target};
 use crate::home::tilde;
 use crate::registry::host_of;
 use crate::settings;
@@ -21,12 +21,6 @@ pub enum RegistriesError {
     NotAHost(String),
     #[error("cannot parse {path} as JSON ({detail}); nothing was changed: fix the file first")]
     Json { path: String, detail: String },
-    #[error("cannot {action} {path}: {source}")]
-    Io {
-        action: &'static str,
-        path: String,
-        source: std::io::Error,
-    },
     #[error("{0}")]
     Settings(#[from] settings::ConfigError),
     #[error("remove the entry from {path} by hand: {why}; nothing was changed")]
@@ -74,6 +68,10 @@ pub fn remove(host: &str, out: &mut impl Write) -> Result<bool, RegistriesError>
     let docker_config = docker_config_path();
     let mut report = String::new();
     let suffix = helper_suffix();
+    // A link that cannot be written through stops the removal before either file is changed.
+    for path in [&settings_path, &docker_config] {
+        write_target(path)?;
+    }
     for (path, object_key) in [
         (&settings_path, "registries"),
         (&docker_config, "credHelpers"),
@@ -81,11 +79,7 @@ pub fn remove(host: &str, out: &mut impl Write) -> Result<bool, RegistriesError>
         let name = tilde(path);
         let ours = |text: Option<&str>| ours(text, object_key, &bare, &suffix, &name);
         // A file without our entries is not touched (nor locked, nor created).
-        let text = read_optional(path).map_err(|source| RegistriesError::Io {
-            action: "read",
-            path: name.clone(),
-            source,
-        })?;
+        let text = read_for_edit(path)?;
         if ours(text.as_deref())?.is_empty() {
             continue;
         }

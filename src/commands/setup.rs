@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::docker_config::{
     JsonEditError, docker_config_path, helper_suffix, on_path, read_docker_config, set_in_place,
 };
-use crate::files::{Applied, Change, FileError, Syntax, edit_locked, read_optional};
+use crate::files::{Applied, Change, FileError, Syntax, edit_locked, read_for_edit, read_optional};
 use crate::home::tilde;
 use crate::profile_edit::{EditError, with_role_profile};
 use crate::profiles::Profiles;
@@ -130,10 +130,8 @@ pub enum SetupError {
         "{0} is not an ECR registry host (like 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com); for a name of your own that stands for one (a proxy, an alias), add --registry-id ACCOUNT --region REGION"
     )]
     NotEcr(String),
-    #[error(
-        "{0}: --registry-id must be a 12-digit account id and --region a region name, for a custom registry name"
-    )]
-    BadCustom(String),
+    #[error("{0}")]
+    BadCustom(CustomNameError),
     #[error(
         "--role-name needs a private registry (the role's account is the registry's); give --role-arn"
     )]
@@ -158,12 +156,6 @@ pub enum SetupError {
     NotInPlace { path: String },
     #[error(transparent)]
     File(#[from] FileError),
-    #[error("cannot {action} {path}: {source}")]
-    Io {
-        action: &'static str,
-        path: String,
-        source: std::io::Error,
-    },
     #[error("{0}")]
     Config(#[from] settings::ConfigError),
     #[error("{what}: {why}")]
@@ -177,15 +169,86 @@ pub enum SetupError {
     Profiles(#[from] crate::profiles::ProfileError),
 }
 
-/// Runs `setup`; reports on `out`. Returns the warnings it printed (for tests and the exit status).
+/// Why a custom registry name (`--registry NAME --registry-id ACCOUNT --region REGION`)
+/// was refused: a usage error, as the one above it.
+#[derive(Debug, thiserror::Error)]
+pub enum CustomNameError {
+    #[error(
+        "{0}: --registry-id must be a 12-digit account id and --region a region name, for a custom registry name"
+    )]
+    IdOrRegion(String),
+    #[error(
+        "give --registry a host name of your own (your pull-through proxy's or alias's): {0} is a public registry, and docker would send it your ECR credentials; nothing was changed"
+    )]
+    Public(String),
+}
+
+/// Public registries docker users pull from, by host: a custom name that is one of
+/// them would have docker send ECR credentials for every pull from it.
+const PUBLIC_REGISTRIES: &[&str] = &[
+    "docker.io",
+    "index.docker.io",
+    "registry-1.docker.io",
+    "ghcr.io",
+    "gcr.io",
+    "quay.io",
+    "registry.k8s.io",
+    "mcr.microsoft.com",
+    "public.ecr.aws",
+    "registry.gitlab.com",
+];
+
+/// Domains every host of which is a public registry (`eu.gcr.io`,
+/// `europe-docker.pkg.dev`, `NAME.azurecr.io`).
+const PUBLIC_REGISTRY_DOMAINS: &[&str] = &["gcr.io", "pkg.dev", "azurecr.io"];
+
+/// Whether `host` (lowercase, no port or final dot: [`host_of`]) is a public registry.
+fn is_public_registry(host: &str) -> bool {
+    PUBLIC_REGISTRIES.contains(&host)
+        || PUBLIC_REGISTRY_DOMAINS.iter().any(|domain| {
+            host.strip_suffix(domain)
+                .is_some_and(|rest| rest.ends_with('.'))
+        })
+}
+
+/// A custom name that is not a public registry: set up, with a warning that the
+/// helper hands the ECR registry's credentials to that host.
+fn custom_name_warning(registry: &Registry) -> Option<String> {
+    let RegistryKind::Private {
+        registry_id,
+        region,
+        ..
+    } = &registry.kind
+    else {
+        return None;
+    };
+    let host = &registry.host;
+    Some(format!(
+        "the helper will hand the credentials of ECR registry {registry_id} in {region} to {host} whenever docker asks for {host}'s: keep this name only for a proxy or alias you run and trust"
+    ))
+}
+
+/// Runs `setup`; reports on `out` (its warnings about docker's setup included) and
+/// warns on stderr about a custom name. Returns the warnings it printed (for tests).
 pub fn run(request: &SetupRequest, out: &mut impl Write) -> Result<Vec<String>, SetupError> {
     request.validate()?;
     let key = registry_key(request)?;
-    let registry = match (&request.registry_id, &request.region) {
+    let (registry, custom_warning) = match (&request.registry_id, &request.region) {
         (Some(id), Some(region)) => {
-            Registry::custom(&key, id, region).ok_or_else(|| SetupError::BadCustom(key.clone()))?
+            let registry = Registry::custom(&key, id, region)
+                .ok_or_else(|| SetupError::BadCustom(CustomNameError::IdOrRegion(key.clone())))?;
+            if is_public_registry(&registry.host) {
+                return Err(SetupError::BadCustom(CustomNameError::Public(
+                    registry.host,
+                )));
+            }
+            let warning = custom_name_warning(&registry);
+            (registry, warning)
         }
-        _ => Registry::parse(&key).ok_or_else(|| SetupError::NotEcr(key.clone()))?,
+        _ => (
+            Registry::parse(&key).ok_or_else(|| SetupError::NotEcr(key.clone()))?,
+            None,
+        ),
     };
     let files = crate::home::aws_files().as_ref().map_err(Clone::clone)?;
 
@@ -291,11 +354,17 @@ pub fn run(request: &SetupRequest, out: &mut impl Write) -> Result<Vec<String>, 
         ));
     }
 
-    let warnings = warnings(&docker_config, &key, &suffix);
+    let mut warnings = warnings(&docker_config, &key, &suffix);
     for w in &warnings {
         report.push_str(&format!("warning: {w}\n"));
     }
     let _ = out.write_all(report.as_bytes());
+    // Said on stderr, as the helper's other warnings are: a custom name is trusted
+    // with the registry's credentials, which the user must know even in a script.
+    if let Some(w) = custom_warning {
+        crate::text::warn(format_args!("{w}"));
+        warnings.push(w);
+    }
     Ok(warnings)
 }
 
@@ -322,12 +391,11 @@ fn role_arn_for(registry: &Registry, name: &str) -> Result<String, SetupError> {
     }
 }
 
+/// A file setup is about to plan a change of, read where the change would be written
+/// (through a symlink): a link that cannot be written through stops setup here, before
+/// any file is written.
 fn read(path: &Path) -> Result<Option<String>, SetupError> {
-    read_optional(path).map_err(|source| SetupError::Io {
-        action: "read",
-        path: tilde(path),
-        source,
-    })
+    Ok(read_for_edit(path)?)
 }
 
 /// One file setup changes: how its text changes, run once on the text read to plan

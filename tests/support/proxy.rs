@@ -68,6 +68,7 @@ struct State {
     counts: Mutex<BTreeMap<String, usize>>,
     token_ttl_secs: AtomicU64,
     token_padding: AtomicU64,
+    token_per_caller: AtomicBool,
     faults: Mutex<Vec<(String, usize, Fault)>>,
     secrets: Mutex<Vec<String>>,
     bodies: Mutex<Vec<(String, String)>>,
@@ -111,6 +112,7 @@ impl Proxy {
             counts: Mutex::new(BTreeMap::new()),
             token_ttl_secs: AtomicU64::new(12 * 3600),
             token_padding: AtomicU64::new(0),
+            token_per_caller: AtomicBool::new(false),
             faults: Mutex::new(Vec::new()),
             secrets: Mutex::new(Vec::new()),
             bodies: Mutex::new(Vec::new()),
@@ -200,6 +202,13 @@ impl Proxy {
     }
 
     /// Makes ECR's passwords `extra` bytes longer (a token larger than any real one).
+    /// Gives each caller its own ECR password, `<moto's password>-<caller's access key
+    /// id>` (moto hands every caller the same one, so a token answered to the wrong
+    /// caller would pass unseen).
+    pub fn set_token_per_caller(&self, on: bool) {
+        self.state.token_per_caller.store(on, Ordering::SeqCst);
+    }
+
     pub fn set_token_padding(&self, extra: u64) {
         self.state.token_padding.store(extra, Ordering::SeqCst);
     }
@@ -674,9 +683,23 @@ fn handle(conn: TcpStream, state: &State) -> std::io::Result<()> {
         && let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(&resp.body)
     {
         let padding = state.token_padding.load(Ordering::SeqCst) as usize;
+        let caller = state
+            .token_per_caller
+            .load(Ordering::SeqCst)
+            .then(|| signer(&req))
+            .flatten();
         if let Some(items) = json["authorizationData"].as_array_mut() {
             for item in items {
                 item["expiresAt"] = serde_json::json!(now().saturating_add(ttl));
+                if let Some(caller) = &caller
+                    && let Some(token) = item["authorizationToken"].as_str()
+                    && let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(token)
+                {
+                    let text = format!("{}-{caller}", String::from_utf8_lossy(&decoded));
+                    item["authorizationToken"] = base64::engine::general_purpose::STANDARD
+                        .encode(text)
+                        .into();
+                }
                 if padding > 0
                     && let Some(token) = item["authorizationToken"].as_str()
                     && let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(token)
