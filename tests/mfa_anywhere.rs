@@ -166,11 +166,14 @@ fn a_failing_lying_or_hanging_mfa_process_is_one_clear_line_within_the_limit() {
 struct Xvfb {
     child: Child,
     display: String,
+    /// Whether this server made /tmp/.X11-unix (then it goes with the server).
+    made_socket_dir: bool,
 }
 
 impl Xvfb {
     fn start() -> Xvfb {
         let program = require_program("Xvfb");
+        let made_socket_dir = !Path::new("/tmp/.X11-unix").exists();
         for n in 90..140 {
             let display = format!(":{n}");
             if Path::new(&format!("/tmp/.X{n}-lock")).exists() {
@@ -186,7 +189,11 @@ impl Xvfb {
             let until = Instant::now() + Duration::from_secs(10);
             while Instant::now() < until {
                 if socket.exists() {
-                    return Xvfb { child, display };
+                    return Xvfb {
+                        child,
+                        display,
+                        made_socket_dir,
+                    };
                 }
                 if child.try_wait().unwrap().is_some() {
                     break;
@@ -206,6 +213,10 @@ impl Drop for Xvfb {
             .args(["-TERM", &self.child.id().to_string()])
             .status();
         let _ = self.child.wait();
+        // Xvfb removes its lock file and socket on SIGTERM, not the directory it made.
+        if self.made_socket_dir {
+            let _ = std::fs::remove_dir("/tmp/.X11-unix");
+        }
     }
 }
 
