@@ -398,3 +398,29 @@ fn with_no_terminal_and_no_source_the_error_says_which_setting_works() {
     assert!(stdout(&out).contains("MFA source"), "{}", stdout(&out));
     assert!(stdout(&out).contains("zenity dialog"), "{}", stdout(&out));
 }
+
+/// macOS only: the real `osascript` (the CI workflow's macos-14 job). A dialog that
+/// nobody answers gives up after the limit; the `get` says so in one line.
+#[cfg(target_os = "macos")]
+#[test]
+fn the_real_osascript_dialog_gives_up_after_the_limit() {
+    let proxy = Proxy::start(&moto().endpoint);
+    let sandbox = mfa_sandbox(&proxy, None);
+    let started = Instant::now();
+    let out = sandbox.get(
+        REGISTRY,
+        &[
+            ("ECR_ROLE_MFA_PROMPT", "osascript"),
+            ("ECR_ROLE_MFA_TIMEOUT", "2"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let said = stdout(&out);
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(
+        said.contains("within 2 s") || said.contains("the osascript MFA dialog failed"),
+        "{said}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(proxy.count("sts:AssumeRole"), 0);
+}
