@@ -274,16 +274,21 @@ mod tests {
     use crate::chain::{Selection, resolve};
     use crate::profiles::{FileKind, Profiles};
 
-    #[test]
-    fn logout_forgets_the_kept_mfa_sessions_of_the_role() {
-        // Item 15 of the third review: `docker logout` left them.
+    /// A chain of one role that needs MFA.
+    fn mfa_chain() -> Chain {
         let mut profiles = Profiles::default();
         profiles.add(
             "[default]\naws_access_key_id = AKID\naws_secret_access_key = s\n\
              [profile R]\nrole_arn = arn:aws:iam::123456789012:role/R\nsource_profile = default\nmfa_serial = arn:aws:iam::123456789012:mfa/u\n",
             FileKind::Config,
         );
-        let chain = resolve(&profiles, "R", Selection::Explicit, |_| None).unwrap();
+        resolve(&profiles, "R", Selection::Explicit, |_| None).unwrap()
+    }
+
+    #[test]
+    fn logout_forgets_the_kept_mfa_sessions_of_the_role() {
+        // Item 15 of the third review: `docker logout` left them.
+        let chain = mfa_chain();
         let hop = &chain.hops[0];
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path().join("cache"));
@@ -321,13 +326,7 @@ mod tests {
     fn a_kept_mfa_session_belongs_to_its_endpoint() {
         // Item 6 of the third review: `login` against endpoint A, then a `get` with
         // AWS_ENDPOINT_URL=B sent A's role session to B.
-        let mut profiles = Profiles::default();
-        profiles.add(
-            "[default]\naws_access_key_id = AKID\naws_secret_access_key = s\n\
-             [profile R]\nrole_arn = arn:aws:iam::123456789012:role/R\nsource_profile = default\nmfa_serial = arn:aws:iam::123456789012:mfa/u\n",
-            FileKind::Config,
-        );
-        let chain = resolve(&profiles, "R", Selection::Explicit, |_| None).unwrap();
+        let chain = mfa_chain();
         let hop = &chain.hops[0];
         let serial = "arn:aws:iam::123456789012:mfa/u";
         let key = |vars: &'static [(&'static str, &'static str)]| {

@@ -114,35 +114,29 @@ pub struct Moto {
 /// when the test binary goes, whatever happens to the tests.
 pub fn moto() -> &'static Moto {
     static MOTO: OnceLock<Moto> = OnceLock::new();
-    MOTO.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let (port, mut child) = spawn_moto();
-            tx.send(port).unwrap();
-            let _ = child.wait();
-        });
-        let port = rx.recv().expect("moto started");
-        seeded(port, &[])
-    })
+    MOTO.get_or_init(|| long_lived_moto(&[]))
+}
+
+/// A moto server started from a thread that lives as long as the process (a
+/// parent-death signal follows the spawning thread, not the process: a test's own
+/// thread would take the server with it), seeded with `seed_args`.
+fn long_lived_moto(seed_args: &[&str]) -> Moto {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (port, mut child) = spawn_moto();
+        tx.send(port).unwrap();
+        let _ = child.wait();
+    });
+    let port = rx.recv().expect("moto started");
+    seeded(port, seed_args)
 }
 
 /// The test binary's moto server without IAM enforcement (for what enforcement cannot
 /// serve: keys the test proxy hands out, the unsigned AssumeRoleWithWebIdentity, which
-/// moto answers with HTTP 500 under enforcement). Started like [`moto`], from a thread
-/// that lives as long as the process (a parent-death signal follows the spawning
-/// thread, not the process: a test's own thread would take the server with it).
+/// moto answers with HTTP 500 under enforcement).
 pub fn open_moto() -> &'static Moto {
     static MOTO: OnceLock<Moto> = OnceLock::new();
-    MOTO.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let (port, mut child) = spawn_moto();
-            tx.send(port).unwrap();
-            let _ = child.wait();
-        });
-        let port = rx.recv().expect("moto started");
-        seeded(port, &["--no-enforce"])
-    })
+    MOTO.get_or_init(|| long_lived_moto(&["--no-enforce"]))
 }
 
 /// A moto server of one test's own, seeded with `seed_args` (e.g. policy files);
