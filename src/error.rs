@@ -31,12 +31,7 @@ pub enum Error {
 }
 
 /// Why a registry's token could not be had, with the identity that was tried.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "{registry}: {}: {source}{}",
-    describe(identity),
-    drop_hint(registry, source)
-)]
+#[derive(Debug)]
 pub struct TokenError {
     /// The registry docker asked for.
     pub registry: Registry,
@@ -44,6 +39,39 @@ pub struct TokenError {
     pub identity: Identity,
     /// What the AWS layer said.
     pub source: AwsError,
+}
+
+impl std::fmt::Display for TokenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (registry, source) = (&self.registry, &self.source);
+        match source {
+            // Nothing is set up at all: the fix first, and short (the chain's detail is
+            // in the debug log and `doctor`).
+            AwsError::NoAwsSetup { profile } => {
+                write!(
+                    f,
+                    "run `aws configure` (or `{} setup` to map the registry to a profile): no AWS credentials for {registry}",
+                    crate::text::PROGRAM
+                )?;
+                if profile != "default" {
+                    write!(f, " (profile {profile})")?;
+                }
+                Ok(())
+            }
+            _ => write!(
+                f,
+                "{registry}: {}: {source}{}",
+                describe(&self.identity),
+                drop_hint(registry, source)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TokenError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
 }
 
 impl From<TokenError> for Error {

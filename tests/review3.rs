@@ -519,3 +519,29 @@ fn item_11_a_credential_process_that_asks_on_the_terminal_still_works() {
     assert!(text.contains(PASSWORD), "no credentials: {text}");
     assert_eq!(proxy.count("sts:AssumeRole"), 1);
 }
+
+#[test]
+fn a_get_with_an_empty_home_leads_with_the_fix_in_a_short_line() {
+    // From the craft review: the line was 520 characters, its advice after the SDK's
+    // internals about instance metadata.
+    let home = TempDir::new("empty-home");
+    let mut cmd = std::process::Command::new(HELPER);
+    cmd.arg("get")
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", home.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .current_dir(home.path());
+    let out = run_with_stdin(&mut cmd, REGISTRY.as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    let first = stdout(&out).lines().next().unwrap_or_default().to_string();
+    assert!(
+        first.starts_with("docker-credential-ecr-role: run `aws configure`"),
+        "{first}"
+    );
+    assert!(
+        first.chars().count() < 200,
+        "{} characters: {first}",
+        first.chars().count()
+    );
+}

@@ -226,7 +226,12 @@ async fn base(base: &Base, profile: &str, sdk: &SdkConfig) -> Result<Credentials
                 .imds_client(imds_client(&provider_config()))
                 .build()
                 .await;
-            provide(base, chain).await
+            provide(base, chain).await.map_err(|e| match e {
+                AwsError::NoAwsSetup { .. } => AwsError::NoAwsSetup {
+                    profile: profile.to_string(),
+                },
+                other => other,
+            })
         }
     }
 }
@@ -246,9 +251,23 @@ async fn provide(base: &Base, provider: impl ProvideCredentials) -> Result<Crede
     let creds = provider
         .provide_credentials()
         .await
-        .map_err(|e| AwsError::NoCredentials {
-            from: base.to_string(),
-            detail: credentials_hint(base, &e),
+        .map_err(|e| match (base, &e) {
+            // The SDK's default chain found nothing it could use: nothing is set up
+            // (its last provider's failure, often instance metadata's, is not what the
+            // user needs to hear first; `doctor` and the debug log have it).
+            (Base::Ambient, _) => {
+                crate::log::debug!(
+                    "no credentials from the SDK's default chain: {}",
+                    super::error::one_line(&format!("{e}: {}", super::error::causes(&e)))
+                );
+                AwsError::NoAwsSetup {
+                    profile: String::new(),
+                }
+            }
+            _ => AwsError::NoCredentials {
+                from: base.to_string(),
+                detail: credentials_hint(base, &e),
+            },
         })?;
     crate::text::remember_secret(creds.secret_access_key());
     if let Some(token) = creds.session_token() {
@@ -263,20 +282,12 @@ fn credentials_hint(
     err: &aws_credential_types::provider::error::CredentialsError,
 ) -> String {
     use aws_credential_types::provider::error::CredentialsError as E;
-    // The default chain reports its last provider's failure (often instance metadata's),
-    // which is not what the user needs to hear first.
     let detail = super::error::one_line(&format!("{err}: {}", super::error::causes(err)));
     match (err, base) {
         (_, Base::Sso { profile, .. }) => format!(
             "the SSO session has expired or is missing ({detail}): run `aws sso login --profile {profile}`"
         ),
-        (_, Base::Ambient) => format!(
-            "no keys found (environment, ~/.aws/credentials, SSO, credential_process, container or instance role): run `aws configure`, or map the registry to a profile ({detail})"
-        ),
         (E::CredentialsNotLoaded(_), _) => format!("nothing was found: {detail}"),
-        (_, Base::Process { .. }) => {
-            format!("credential_process failed: {detail}")
-        }
         _ => detail,
     }
 }

@@ -51,6 +51,13 @@ pub enum AwsError {
     },
     #[error("no AWS credentials from {from}: {detail}")]
     NoCredentials { from: String, detail: String },
+    /// Nothing at all gave credentials (no profile applies, and the SDK's default
+    /// chain found nothing): the one fix first, the chain's detail to the debug log
+    /// and `doctor`.
+    #[error(
+        "run `aws configure`, or `docker-credential-ecr-role setup --registry HOST --profile PROFILE` for a profile with keys: no AWS credentials (profile {profile})"
+    )]
+    NoAwsSetup { profile: String },
     #[error(
         "{principal} may not assume role {role} ({code}): allow sts:AssumeRole on {role_arn} in a policy of {principal}, and name {principal} in the role's trust policy"
     )]
