@@ -147,6 +147,28 @@ pub enum Freshness {
     Expired,
 }
 
+/// When a token fetched at `fetched_at` and expiring at `expires_at` is replaced:
+/// after three quarters of its lifetime.
+fn refresh_at(fetched_at: u64, expires_at: u64) -> u64 {
+    let lifetime = expires_at.saturating_sub(fetched_at);
+    expires_at.saturating_sub(lifetime / 4)
+}
+
+/// The freshness rule, the one place it is decided: expired within
+/// [`MIN_REMAINING_SECS`] of the expiry (or with no lifetime at all), fresh until three
+/// quarters of the lifetime, usable (refresh, fall back to it) in between. A token
+/// "fetched" in the future by more than 5 minutes is not trusted fresh.
+pub fn freshness_of(fetched_at: u64, expires_at: u64, now: u64) -> Freshness {
+    if expires_at <= fetched_at || now.saturating_add(MIN_REMAINING_SECS) >= expires_at {
+        return Freshness::Expired;
+    }
+    if now < refresh_at(fetched_at, expires_at) && now >= fetched_at.saturating_sub(300) {
+        Freshness::Fresh
+    } else {
+        Freshness::Usable
+    }
+}
+
 impl CachedToken {
     /// A token to cache under `key`.
     pub fn new(
@@ -171,22 +193,12 @@ impl CachedToken {
 
     /// When the helper replaces this token: after three quarters of its lifetime.
     pub fn refresh_at(&self) -> u64 {
-        let lifetime = self.expires_at.saturating_sub(self.fetched_at);
-        self.expires_at.saturating_sub(lifetime / 4)
+        refresh_at(self.fetched_at, self.expires_at)
     }
 
-    /// The freshness rule (see the module doc).
+    /// The freshness rule (see the module doc, and [`freshness_of`]).
     pub fn freshness(&self, now: u64) -> Freshness {
-        if self.expires_at <= self.fetched_at
-            || now.saturating_add(MIN_REMAINING_SECS) >= self.expires_at
-        {
-            return Freshness::Expired;
-        }
-        if now < self.refresh_at() && now >= self.fetched_at.saturating_sub(300) {
-            Freshness::Fresh
-        } else {
-            Freshness::Usable
-        }
+        freshness_of(self.fetched_at, self.expires_at, now)
     }
 }
 

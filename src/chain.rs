@@ -11,7 +11,7 @@
 //! default chain. On top, the helper's documented extensions travel with each hop:
 //! `mfa_serial` and `duration_seconds`, which aws-config ignores.
 //!
-//! Pure: no I/O, no SDK. The plan also gives the fingerprint that keys the token
+//! No SDK and no file I/O (the profiles are read already). The plan also gives the fingerprint that keys the token
 //! cache, so a token fetched as one identity is never served to another.
 
 use std::fmt;

@@ -1,5 +1,7 @@
 //! The command line: docker's protocol verbs (`get`, `store`, `erase`, `list`,
-//! `version`), as clap subcommands, with `--help` and `--version` / `-v`.
+//! `version`), the kubelet's (`kubelet`) and the commands for people (`setup`,
+//! `doctor`, `policy`, `registries`, `login`, `completions`, `man`), as clap
+//! subcommands, with `--help` and `--version` / `-v`.
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 

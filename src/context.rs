@@ -98,6 +98,21 @@ pub fn registry(server_url: &str, settings: &Settings) -> Option<Registry> {
 /// The longest lifetime a token is kept for, whatever the endpoint says: ECR's own 12 hours.
 const MAX_TOKEN_LIFETIME_SECS: u64 = 12 * 3600;
 
+/// The expiry a token fetched at `fetched_at` is kept with: the endpoint's, believed
+/// only up to ECR's real lifetime (none given: already expired).
+pub fn kept_expiry(fetched_at: u64, expires_at: Option<u64>) -> u64 {
+    expires_at
+        .unwrap_or(0)
+        .min(fetched_at.saturating_add(MAX_TOKEN_LIFETIME_SECS))
+}
+
+/// Whether a token just fetched would be cached and served: the cache's own freshness
+/// rule ([`CachedToken::freshness`]) on the kept expiry (`doctor` asks the same).
+pub fn would_be_served(fetched_at: u64, expires_at: Option<u64>) -> bool {
+    crate::cache::freshness_of(fetched_at, kept_expiry(fetched_at, expires_at), fetched_at)
+        == Freshness::Fresh
+}
+
 /// The token cache: off when turned off or when it has no place.
 pub fn open_cache() -> Cache {
     if settings::cache_disabled() {
@@ -125,11 +140,7 @@ impl Context {
             started.elapsed().as_millis(),
             token.expires_at
         );
-        // An endpoint's expiry is believed only up to ECR's real lifetime.
-        let expires_at = token
-            .expires_at
-            .unwrap_or(0)
-            .min(fetched_at.saturating_add(MAX_TOKEN_LIFETIME_SECS));
+        let expires_at = kept_expiry(fetched_at, token.expires_at);
         let entry = CachedToken::new(
             &Context::key(registry, identity),
             registry,

@@ -4,7 +4,8 @@
 //! stands for ([`crate::chain`]), and the fingerprint that keys the token cache.
 //! An explicit mapping beats `AWS_PROFILE` and environment keys on purpose: docker's
 //! environment often carries credentials meant for something else.
-//! Pure: no I/O of its own.
+//! No I/O beyond the environment, the profiles already read and the machine's host
+//! name (for identities that belong to the machine).
 
 use std::fmt;
 

@@ -58,9 +58,17 @@ fn main() -> ExitCode {
         Command::Setup(args) => {
             reporting(|out| commands::setup::run(&args.into(), out).map(|_| true))
         }
-        Command::Doctor { registry, json } => {
-            reporting(|out| commands::doctor::run(registry.as_deref(), json, out))
-        }
+        Command::Doctor { registry, json } => reporting(|out| {
+            let result = commands::doctor::run(registry.as_deref(), json, out);
+            // `--json` means JSON for every outcome: a failure before any check too
+            // (stderr and the exit status say it as for every command).
+            if json && let Err(e) = &result {
+                let doc =
+                    serde_json::json!({"ok": false, "error": text::for_person(&e.to_string())});
+                let _ = writeln!(out, "{doc}");
+            }
+            result
+        }),
         Command::Registries { remove } => reporting(|out| match remove {
             Some(host) => commands::registries::remove(&host, out),
             None => commands::registries::list(out),

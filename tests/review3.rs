@@ -545,3 +545,23 @@ fn a_get_with_an_empty_home_leads_with_the_fix_in_a_short_line() {
         first.chars().count()
     );
 }
+
+#[test]
+fn doctor_json_is_json_for_every_outcome_and_placeholders_only_where_unknown() {
+    // From the craft review: with nothing set up, `doctor --json` printed plain text,
+    // and the advice showed a real-looking account next to a placeholder.
+    let sandbox = Sandbox::new("http://127.0.0.1:9");
+    std::fs::remove_file(sandbox.home.path().join(".aws/config")).unwrap();
+    let out = sandbox.run(&["doctor", "--json"], "", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON on stdout");
+    assert_eq!(doc["ok"], false);
+    let error = doc["error"].as_str().unwrap();
+    assert!(error.starts_with("give a registry"), "{error}");
+    assert!(!error.contains("123456789012"), "{error}");
+    // A registry names its account: the suggested setup asks only for the role's name.
+    let out = sandbox.run(&["doctor", REGISTRY], "", &[]);
+    let report = stdout(&out);
+    assert!(report.contains("--role-name ROLE"), "{report}");
+    assert!(!report.contains("ACCOUNT:role"), "{report}");
+}

@@ -32,9 +32,9 @@ use crate::secret::Secret;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Time allowed for one attempt of one call (connect, send, read the answer).
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Time allowed for one call, retries with backoff included. A `get` makes at most
-/// two calls in a row (AssumeRole, GetAuthorizationToken), so it never takes longer
-/// than about 25 s, whatever the network does: docker itself never times a helper out.
+/// Time allowed for one call, retries with backoff included. A `get` makes one call
+/// per role hop and one for the token; the 30 s deadline (`deadline::GET_DEADLINE`)
+/// bounds the whole however many there are: docker itself never times a helper out.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(12);
 /// Attempts per call (the SDK's standard retry: exponential backoff with jitter,
 /// for throttling, 5xx and transient network errors).

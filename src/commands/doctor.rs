@@ -26,7 +26,7 @@ use aws_sdk_sts::config::Credentials;
 pub struct Check {
     /// What was checked.
     pub name: &'static str,
-    /// `ok`, `fail` or `info`.
+    /// `ok`, `fail`, `warn` or `info`.
     pub status: &'static str,
     /// What was found (never a secret).
     pub detail: String,
@@ -74,7 +74,7 @@ impl Check {
 #[derive(Debug, thiserror::Error)]
 pub enum DoctorError {
     #[error(
-        "no registry to check: give one (doctor 123456789012.dkr.ecr.REGION.amazonaws.com), or run setup first"
+        "give a registry (doctor ACCOUNT.dkr.ecr.REGION.amazonaws.com), or wire one first with `docker-credential-ecr-role setup`: there is no registry to check"
     )]
     NoRegistry,
     #[error("{0} is not an ECR registry host")]
@@ -298,17 +298,16 @@ async fn aws_checks(
     match ecr::get_token(registry, identity, &ctx.profiles, &creds, &sdk).await {
         Ok(token) => {
             let now = now_secs();
-            let expiry = match token.expires_at {
-                None => "no expiry given".to_string(),
-                Some(t) if t <= now => {
-                    return checks.push(Check::warn(
-                        "ECR token",
-                        format!("{operation} allowed, but the token it answered has already expired: it will not be cached, and a registry will refuse it"),
-                        Some("check the clock of this machine, and the endpoint (AWS_ENDPOINT_URL)".into()),
-                    ));
-                }
-                Some(t) => format!("expires in {}", minutes(t - now)),
-            };
+            // The cache's own rule: what `get` would not keep is said here.
+            if !context::would_be_served(now, token.expires_at) {
+                return checks.push(Check::warn(
+                    "ECR token",
+                    format!("{operation} allowed, but the token it answered expires too soon (or has no expiry): it will not be cached, and may be refused"),
+                    Some("check the clock of this machine, and the endpoint (AWS_ENDPOINT_URL)".into()),
+                ));
+            }
+            let left = token.expires_at.unwrap_or(now).saturating_sub(now);
+            let expiry = format!("expires in {}", hours_and_minutes(left));
             checks.push(Check::ok(
                 "ECR token",
                 format!("{operation} allowed, {expiry}"),
@@ -371,8 +370,8 @@ fn suggested_setup(identity: &Identity, ctx: &Context) -> String {
     }
     match ctx.profiles.names_with_role().next() {
         Some(name) => format!("--profile {name}"),
-        None => "--profile ECRLoginAndPushRoleProfile --role-arn arn:aws:iam::ACCOUNT:role/ROLE"
-            .to_string(),
+        // The registry names the account: setup builds the role's ARN from a name.
+        None => "--profile ECRLoginAndPushRoleProfile --role-name ROLE".to_string(),
     }
 }
 
@@ -412,7 +411,7 @@ fn cache_check(ctx: &Context, registry: &Registry, identity: &Identity) -> Check
     // The very rule `get` applies (cache::CachedToken::freshness).
     match ctx.cache.lookup(&Context::key(registry, identity)) {
         Some(token) => {
-            let left = minutes(token.expires_at.saturating_sub(now));
+            let left = hours_and_minutes(token.expires_at.saturating_sub(now));
             let detail = match token.freshness(now) {
                 Freshness::Fresh => {
                     format!("token cached in {}, served for {left} more", tilde(dir))
@@ -429,7 +428,8 @@ fn cache_check(ctx: &Context, registry: &Registry, identity: &Identity) -> Check
     }
 }
 
-fn minutes(secs: u64) -> String {
+/// A duration as hours and minutes, e.g. `11h05m`.
+fn hours_and_minutes(secs: u64) -> String {
     format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60)
 }
 

@@ -162,7 +162,6 @@ impl PolicyRequest {
         }
     }
 
-    /// The text to print: one document, or all three keyed by the names the user story uses.
     /// The whole IAM setup and the role profile as AWS CLI commands (POSIX sh), for an
     /// administrator to run as they are: the documents are written to files first.
     pub fn commands(&self, profile: &str, source_profile: &str) -> Result<String, PolicyError> {
@@ -216,6 +215,7 @@ impl PolicyRequest {
         Ok(out)
     }
 
+    /// The text to print: one document, or all three keyed by the names the user story uses.
     pub fn render(&self, only: Option<Document>) -> String {
         let value = match only {
             Some(which) => self.document(which),
