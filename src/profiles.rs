@@ -421,11 +421,10 @@ fn prepare_line(line: &str, comments_need_whitespace: bool) -> &str {
     line[..cut].trim_ws()
 }
 
-/// Reads an AWS file: `None` if it does not exist. As the SDK does, a file that cannot
-/// be read (no permission, a directory, not UTF-8) counts as empty; and it is opened
-/// without blocking (see [`crate::files::read_optional`]): a FIFO is not read either.
-/// A file's text; a missing or unreadable one counts as empty, as in the SDK, but one
-/// over the 4 MiB read cap is an error (the SDK would read it; see [`ProfileError::TooLarge`]).
+/// An AWS file's text. As the SDK does, a missing file or one that cannot be read (no
+/// permission, a directory, not UTF-8) counts as empty; it is opened without blocking
+/// (see [`crate::files::read_optional`]): a FIFO is not read either. One over the 4 MiB
+/// read cap is an error (the SDK would read it; see [`ProfileError::TooLarge`]).
 fn read_text(path: &Path) -> Result<String, ProfileError> {
     match crate::files::read_optional(path) {
         Ok(text) => Ok(text.unwrap_or_default()),
