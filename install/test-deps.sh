@@ -25,8 +25,10 @@ sudo_if_needed() {
 }
 
 missing=()
-[ "$(uname -s)" = Linux ] || apt_packages=()
+# (macOS: no Debian packages; bash 3.2 there cannot expand an empty array under set -u.)
+[ "$(uname -s)" = Linux ] || apt_packages=(none)
 for p in "${apt_packages[@]}"; do
+  [ "$p" != none ] || continue
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then

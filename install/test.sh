@@ -19,14 +19,20 @@ repo=$(pwd)
 
 prefix=$(mktemp -d)
 ticker=""
-trap '[ -z "$ticker" ] || kill "$ticker" 2>/dev/null; rm -rf "$prefix"' EXIT
+debootstrap_pid=""
+# On any exit: stop the ticker and a debootstrap still running (each in a process
+# group of its own), and remove the temporary directory.
+cleanup() {
+  for pid in $ticker $debootstrap_pid; do kill -- "-$pid" 2>/dev/null || true; done
+  rm -rf "$prefix"
+}
+trap cleanup EXIT
 phase() { printf '\n==> [%4ds] %s\n' "$SECONDS" "$*"; printf '%s' "$*" >"$prefix/phase"; }
 # A line every 30 s, so a quiet compile is never mistaken for a hang.
-(
+setsid bash -c '
   while sleep 30; do
-    printf '    ... [%4ds] still at: %s\n' "$SECONDS" "$(cut -c1-60 "$prefix/phase" 2>/dev/null)"
-  done
-) &
+    printf "    ... [%4ds] still at: %s\n" "$(( $(date +%s) - $1 ))" "$(cut -c1-60 "$2/phase" 2>/dev/null)"
+  done' ticker "$(( $(date +%s) - SECONDS ))" "$prefix" &
 ticker=$!
 # Compiler output only when something fails (cargo prints errors whatever this says).
 export CARGO_TERM_QUIET=true
@@ -51,8 +57,8 @@ roots="$repo/target/roots"
 mkdir -p "$roots"
 if [ ! -f "$roots/bullseye/etc/debian_version" ]; then
   rm -rf "$roots/bullseye.partial"
-  (debootstrap --variant=minbase bullseye "$roots/bullseye.partial" >"$roots/debootstrap.log" 2>&1 &&
-    mv "$roots/bullseye.partial" "$roots/bullseye") &
+  setsid bash -c 'debootstrap --variant=minbase bullseye "$1.partial" >"$1.log" 2>&1 && mv "$1.partial" "$1"' \
+    debootstrap "$roots/bullseye" &
   debootstrap_pid=$!
 fi
 
@@ -139,7 +145,8 @@ ECR_ROLE_BENCH_HELPER="$release_bin" ECR_ROLE_BENCH_BASELINE="$repo/target/relea
 
 if [ -n "${debootstrap_pid:-}" ]; then
   phase "waiting for the Debian 11 root (debootstrap)"
-  wait "$debootstrap_pid" || { echo "test.sh: debootstrap failed:" >&2; tail -20 "$roots/debootstrap.log" >&2; exit 1; }
+  wait "$debootstrap_pid" || { echo "test.sh: debootstrap failed:" >&2; tail -20 "$roots/bullseye.log" >&2; exit 1; }
+  debootstrap_pid=""
 fi
 
 phase "tests (unit, SDK conformance, moto with IAM enforcement, hostile neighbours, Debian 11 and empty roots, docker end to end)"

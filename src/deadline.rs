@@ -102,6 +102,7 @@ pub fn arm_for(bound: Duration, message: String) {
                 std::thread::sleep(Duration::from_millis((deadline - now).min(250)));
             }
             crate::platform::kill_group(CHILD_GROUP.load(Ordering::SeqCst));
+            crate::platform::reclaim_lent_terminal();
             let fds: &[i32] = if STDERR_ONLY.load(Ordering::SeqCst) {
                 &[2]
             } else {

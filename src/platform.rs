@@ -154,25 +154,51 @@ impl ForegroundTerminal {
             return None;
         }
         let group = libc::pid_t::try_from(group).ok()?;
-        set_foreground(&tty, group).then_some(ForegroundTerminal { tty })
+        if !set_foreground(tty.as_raw_fd(), group) {
+            return None;
+        }
+        // A child that touched the terminal before it was given the foreground was
+        // stopped by SIGTTIN: it may go on now.
+        // SAFETY: kill has no memory preconditions; a negative pid names the group.
+        unsafe { libc::kill(-group, libc::SIGCONT) };
+        LENT_TTY.store(tty.as_raw_fd(), std::sync::atomic::Ordering::SeqCst);
+        Some(ForegroundTerminal { tty })
     }
 }
 
 impl Drop for ForegroundTerminal {
     fn drop(&mut self) {
-        // SAFETY: getpgrp has no preconditions.
-        let own = unsafe { libc::getpgrp() };
-        set_foreground(&self.tty, own);
+        LENT_TTY.store(-1, std::sync::atomic::Ordering::SeqCst);
+        take_terminal_back(self.tty.as_raw_fd());
     }
+}
+
+/// The terminal lent to a child's group (its descriptor), or -1: the watchdog takes
+/// it back before it ends the process ([`reclaim_lent_terminal`]).
+static LENT_TTY: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+/// Takes back a terminal lent with [`ForegroundTerminal`] (the watchdog's last step
+/// before it ends the process: docker must not be left in the background).
+pub fn reclaim_lent_terminal() {
+    let fd = LENT_TTY.swap(-1, std::sync::atomic::Ordering::SeqCst);
+    if fd >= 0 {
+        take_terminal_back(fd);
+    }
+}
+
+fn take_terminal_back(fd: i32) {
+    // SAFETY: getpgrp has no preconditions.
+    let own = unsafe { libc::getpgrp() };
+    set_foreground(fd, own);
 }
 
 /// `tcsetpgrp` with SIGTTOU ignored for the call: taking the foreground back from a
 /// background position would otherwise stop this process (shells do the same).
-fn set_foreground(tty: &std::fs::File, group: libc::pid_t) -> bool {
+fn set_foreground(tty: i32, group: libc::pid_t) -> bool {
     // SAFETY: the handler is restored right after; tcsetpgrp gets a descriptor we own.
     unsafe {
         let previous = libc::signal(libc::SIGTTOU, libc::SIG_IGN);
-        let done = libc::tcsetpgrp(tty.as_raw_fd(), group) == 0;
+        let done = libc::tcsetpgrp(tty, group) == 0;
         libc::signal(libc::SIGTTOU, previous);
         done
     }

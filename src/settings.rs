@@ -184,8 +184,8 @@ pub fn settings_path() -> Result<PathBuf, ConfigError> {
 
 /// The token cache directory: `$ECR_ROLE_CACHE_DIR`, else the per-user cache dir.
 ///
-/// Nothing is created in a home this process does not own: under `sudo -E docker
-/// pull`, root runs the helper with the user's `HOME`, and a root-owned `~/.cache`
+/// Root creates nothing in a home it does not own: under `sudo -E docker pull`, root
+/// runs the helper with the user's `HOME`, and a root-owned `~/.cache`
 /// there would lock the user out of their own cache directory. Then the cache lives
 /// in the home of the user the process runs as (root's, from `/etc/passwd`), so pulls
 /// stay cached and quiet; the user's AWS files are still read from `HOME`.
@@ -195,7 +195,9 @@ pub fn cache_dir() -> Result<PathBuf, ConfigError> {
     }
     let dir = project_dirs(ENV_CACHE_DIR).map(|d| d.cache_dir().to_path_buf())?;
     let home = crate::home::home_dir().ok_or(ConfigError::NoHome { var: ENV_CACHE_DIR })?;
-    if !home.exists() || crate::platform::owned_by_this_user(&home) {
+    // Only root (`sudo -E`): another user whose home is not theirs (a container's
+    // root-owned home) keeps the usual place.
+    if crate::platform::uid() != 0 || !home.exists() || crate::platform::owned_by_this_user(&home) {
         return Ok(dir);
     }
     let own = crate::platform::passwd_home(crate::platform::uid())

@@ -103,8 +103,11 @@ pub async fn assume(
     let mut _turn = None;
     if let Some(serial) = &hop.mfa_serial {
         _turn = {
-            let _paused = crate::deadline::pause(crate::deadline::MFA_PROMPT_TIMEOUT);
-            cache.prompt_turn(crate::deadline::MFA_PROMPT_TIMEOUT)
+            // A prompt may take the whole MFA limit (ECR_ROLE_MFA_TIMEOUT), and its STS
+            // call a little more: wait that long for the turn.
+            let wait = super::mfa::timeout() + std::time::Duration::from_secs(15);
+            let _paused = crate::deadline::pause(wait);
+            cache.prompt_turn(wait)
         };
         if let Some(kept) = kept_session(hop, chain, cache) {
             return Ok(kept);

@@ -225,9 +225,10 @@ fn from_process(profile: &str, serial: &str, command: &str) -> Result<String, Aw
     }
     let code = String::from_utf8_lossy(&done.stdout).trim().to_string();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        // Never what it printed: a misconfigured command may print a password.
         return Err(failed(format!(
-            "it printed {:?}, not a 6-digit code for {serial}",
-            clean(&code, 40)
+            "it printed {} characters, not a 6-digit code for {serial}",
+            code.chars().count()
         )));
     }
     Ok(code)

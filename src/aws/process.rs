@@ -124,7 +124,9 @@ pub fn run_child(
             }
         }
     };
-    // A child that left the pipes to a grandchild still running: not waited for.
+    // Killed at the limit: its whole group, so no grandchild keeps the pipes open. A
+    // child that ended on its own may leave a helper of its own running (an agent);
+    // its pipes are then read until they close, within the deadline.
     if status.is_none() {
         platform::kill_group(group);
     }
