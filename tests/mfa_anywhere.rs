@@ -220,10 +220,11 @@ impl Drop for Xvfb {
     }
 }
 
-/// Waits for the helper's zenity window and sends it keys with xdotool.
-fn answer_dialog(display: &str, keys: &[&[&str]]) {
+/// Waits for the helper's zenity window and sends it keys with xdotool; `gone` says
+/// whether the `get` already ended (then no window will come: its output tells why).
+fn answer_dialog(display: &str, keys: &[&[&str]], gone: &dyn Fn() -> bool) {
     let xdotool = require_program("xdotool");
-    let until = Instant::now() + Duration::from_secs(20);
+    let until = Instant::now() + Duration::from_secs(60);
     let window = loop {
         let out = Command::new(&xdotool)
             .args(["search", "--name", "docker-credential-ecr-role"])
@@ -233,7 +234,13 @@ fn answer_dialog(display: &str, keys: &[&[&str]]) {
         if let Some(id) = String::from_utf8_lossy(&out.stdout).lines().next() {
             break id.to_string();
         }
-        assert!(Instant::now() < until, "no zenity window appeared");
+        if gone() {
+            return;
+        }
+        assert!(
+            Instant::now() < until,
+            "no zenity window appeared within 60 s"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     // A moment for the entry to take the focus, then the keys.
@@ -267,13 +274,16 @@ fn a_real_zenity_dialog_gives_the_code_and_its_cancel_is_a_clear_error() {
     let env = [
         ("DISPLAY", xvfb.display.as_str()),
         ("ECR_ROLE_MFA_PROMPT", "zenity"),
-        ("ECR_ROLE_MFA_TIMEOUT", "30"),
+        ("ECR_ROLE_MFA_TIMEOUT", "90"),
+        // GTK would look for the accessibility bus first (no session bus here): seconds.
+        ("NO_AT_BRIDGE", "1"),
     ];
     let typed = std::thread::scope(|s| {
         let get = s.spawn(|| get_without_terminal(&sandbox, REGISTRY, &env));
         answer_dialog(
             &xvfb.display,
             &[&["type", "--delay", "50", "424242"], &["key", "Return"]],
+            &|| get.is_finished(),
         );
         get.join().unwrap()
     });
@@ -284,7 +294,7 @@ fn a_real_zenity_dialog_gives_the_code_and_its_cancel_is_a_clear_error() {
     let sandbox = mfa_sandbox(&proxy, None);
     let cancelled = std::thread::scope(|s| {
         let get = s.spawn(|| get_without_terminal(&sandbox, REGISTRY, &env));
-        answer_dialog(&xvfb.display, &[&["key", "Escape"]]);
+        answer_dialog(&xvfb.display, &[&["key", "Escape"]], &|| get.is_finished());
         get.join().unwrap()
     });
     assert_eq!(cancelled.status.code(), Some(1));
