@@ -59,11 +59,10 @@ pub fn home_in_passwd(text: &[u8], uid: u32) -> Option<PathBuf> {
         .filter(|home| home.is_absolute())
 }
 
-/// Whether `path` exists and is owned by the uid this process runs as (a home under
-/// `sudo -E` is not).
-pub fn owned_by_this_user(path: &std::path::Path) -> bool {
+/// The uid that owns `path`, if it exists (a home under `sudo -E` is another user's).
+pub fn owner_of(path: &std::path::Path) -> Option<u32> {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path).is_ok_and(|m| m.uid() == uid())
+    std::fs::metadata(path).ok().map(|m| m.uid())
 }
 
 /// Whether this process is in the foreground process group of the terminal `tty`

@@ -194,10 +194,13 @@ pub fn cache_dir() -> Result<PathBuf, ConfigError> {
         return Ok(PathBuf::from(path));
     }
     let dir = project_dirs(ENV_CACHE_DIR).map(|d| d.cache_dir().to_path_buf())?;
-    let home = crate::home::home_dir().ok_or(ConfigError::NoHome { var: ENV_CACHE_DIR })?;
     // Only root (`sudo -E`): another user whose home is not theirs (a container's
-    // root-owned home) keeps the usual place.
-    if crate::platform::uid() != 0 || !home.exists() || crate::platform::owned_by_this_user(&home) {
+    // root-owned home) keeps the usual place; so does a home that does not exist.
+    if crate::platform::uid() != 0 {
+        return Ok(dir);
+    }
+    let home = crate::home::home_dir().ok_or(ConfigError::NoHome { var: ENV_CACHE_DIR })?;
+    if crate::platform::owner_of(&home).is_none_or(|owner| owner == crate::platform::uid()) {
         return Ok(dir);
     }
     let own = crate::platform::passwd_home(crate::platform::uid())

@@ -602,12 +602,7 @@ fn a_huge_error_body_is_not_read_whole() {
         .arg(HELPER)
         .arg("get")
         .env_clear()
-        .envs(
-            sandbox
-                .command(&[])
-                .get_envs()
-                .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
-        );
+        .envs(sandbox.env());
     let out = run_with_stdin(&mut cmd, REGISTRY.as_bytes());
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert_one_clean_line(&stdout(&out));

@@ -19,15 +19,6 @@ fn add_profiles(sandbox: &Sandbox, text: &str) {
     std::fs::write(path, config).unwrap();
 }
 
-/// The environment the sandbox gives the helper.
-fn sandbox_env(sandbox: &Sandbox) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
-    sandbox
-        .command(&[])
-        .get_envs()
-        .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned())))
-        .collect()
-}
-
 /// Runs the helper on a fresh pseudo-terminal (util-linux `script`), typing `typed`
 /// into it; the server URL still comes on stdin, as from docker.
 fn run_on_terminal(
@@ -45,7 +36,7 @@ fn run_on_terminal(
     let mut cmd = Command::new(require_program("script"));
     cmd.args(["-qec", &line, "/dev/null"])
         .env_clear()
-        .envs(sandbox_env(sandbox));
+        .envs(sandbox.env());
     run_with_stdin(&mut cmd, typed.as_bytes())
 }
 
@@ -56,7 +47,7 @@ fn run_without_terminal(sandbox: &Sandbox, args: &[&str], stdin: &str) -> std::p
         .arg(HELPER)
         .args(args)
         .env_clear()
-        .envs(sandbox_env(sandbox));
+        .envs(sandbox.env());
     run_with_stdin(&mut cmd, stdin.as_bytes())
 }
 
@@ -553,7 +544,7 @@ fn the_mfa_prompt_waits_a_bounded_time() {
             "/dev/null",
         ])
         .env_clear()
-        .envs(sandbox_env(&sandbox))
+        .envs(sandbox.env())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -633,7 +624,7 @@ fn a_get_that_needs_a_code_waits_its_turn_at_the_terminal() {
     std::fs::write(&url, REGISTRY).unwrap();
     let screen = sandbox.home.path().join("screen.txt");
     let log = sandbox.home.path().join("helper.log");
-    let mut env = sandbox_env(&sandbox);
+    let mut env = sandbox.env();
     env.push(("ECR_ROLE_LOG".into(), log.clone().into()));
     let mut get = Command::new(require_program("script"))
         .args(["-qfec", &format!("{HELPER} get < {}", url.display())])

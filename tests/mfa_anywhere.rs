@@ -51,12 +51,7 @@ fn get_without_terminal(sandbox: &Sandbox, registry: &str, env: &[(&str, &str)])
         .arg(HELPER)
         .arg("get")
         .env_clear()
-        .envs(
-            sandbox
-                .command(&[])
-                .get_envs()
-                .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
-        )
+        .envs(sandbox.env())
         .envs(env.iter().map(|(k, v)| (*k, *v)));
     run_with_stdin(&mut cmd, registry.as_bytes())
 }

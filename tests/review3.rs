@@ -430,7 +430,6 @@ fn item_10_root_with_another_users_home_keeps_its_cache_in_its_own_home() {
     // Root's own home, /root, is a private directory for this test (a mount namespace).
     let root_home = TempDir::new("root-home");
     for _ in 0..2 {
-        let mut cmd = sandbox.command(&[]);
         let mut sh = std::process::Command::new(require_program("unshare"));
         sh.args([
             "-m",
@@ -442,9 +441,8 @@ fn item_10_root_with_another_users_home_keeps_its_cache_in_its_own_home() {
         .arg(root_home.path())
         .arg(HELPER)
         .env_clear()
-        .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .envs(sandbox.env())
         .current_dir(sandbox.home.path());
-        let _ = &mut cmd;
         assert_credentials(
             &run_with_stdin(&mut sh, REGISTRY.as_bytes()),
             REGISTRY,
@@ -507,12 +505,9 @@ fn item_11_a_credential_process_that_asks_on_the_terminal_still_works() {
     std::fs::write(&url, REGISTRY).unwrap();
     let line = format!("{HELPER} get < {}", url.display());
     let mut cmd = std::process::Command::new(require_program("script"));
-    cmd.args(["-qec", &line, "/dev/null"]).env_clear().envs(
-        sandbox
-            .command(&[])
-            .get_envs()
-            .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
-    );
+    cmd.args(["-qec", &line, "/dev/null"])
+        .env_clear()
+        .envs(sandbox.env());
     let out = run_with_stdin(&mut cmd, b"424242\n");
     let text = stdout(&out);
     assert!(text.contains("token code:"), "{text}");

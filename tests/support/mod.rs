@@ -342,6 +342,15 @@ impl Sandbox {
         settings_file_in(self.home.path())
     }
 
+    /// The environment every run of the helper gets (see [`Sandbox::command`]), for
+    /// commands that run it through another program (`setsid`, `script`, `time`).
+    pub fn env(&self) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+        self.command(&[])
+            .get_envs()
+            .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))
+            .collect()
+    }
+
     /// A command for the helper with this sandbox's clean environment.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(HELPER);
