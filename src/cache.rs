@@ -15,9 +15,9 @@
 //!
 //! Pure std + serde: nothing here touches the network or the SDK.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::Read;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -70,7 +70,7 @@ impl CacheKey {
     }
 
     fn stem(&self) -> String {
-        format!("{:016x}", fnv1a64(self.0.as_bytes()))
+        format!("{:016x}", crate::fnv::fnv1a64(self.0.as_bytes()))
     }
 }
 
@@ -215,6 +215,16 @@ pub struct Cache {
 #[derive(Debug)]
 pub struct KeyLock {
     _file: File,
+    path: PathBuf,
+}
+
+impl KeyLock {
+    /// Lets go of the key and removes its lock file (a fetch that failed keeps nothing
+    /// for the key). A process that opened the file before it went away and then gets
+    /// the lock finds no token and fetches itself: two fetches at worst, never a wrong token.
+    pub fn remove(self) {
+        let _ = fs::remove_file(&self.path);
+    }
 }
 
 /// What [`Cache::lock`] got.
@@ -275,7 +285,7 @@ impl Cache {
     fn dir_is_ours(&self) -> bool {
         self.on
             && fs::symlink_metadata(&self.dir)
-                .is_ok_and(|m| m.is_dir() && m.uid() == current_uid() && m.mode() & 0o077 == 0)
+                .is_ok_and(|m| m.is_dir() && is_private(m.uid(), m.mode()))
     }
 
     /// Takes the key's lock to fetch, or waits (up to `wait`) for the process that holds
@@ -284,11 +294,12 @@ impl Cache {
         if self.ensure_dir().is_err() {
             return Lock::Unavailable;
         }
-        let Some(file) = open_lock_file(&self.dir.join(format!("lock-{}", key.stem()))) else {
+        let path = self.dir.join(format!("lock-{}", key.stem()));
+        let Some(file) = open_lock_file(&path) else {
             return Lock::Unavailable;
         };
         match file.try_lock() {
-            Ok(()) => return Lock::Held(KeyLock { _file: file }),
+            Ok(()) => return Lock::Held(KeyLock { _file: file, path }),
             Err(fs::TryLockError::WouldBlock) => {}
             Err(_) => return Lock::Unavailable,
         }
@@ -313,12 +324,13 @@ impl Cache {
     /// nothing to wait on.
     pub fn prompt_turn(&self, wait: Duration) -> Option<KeyLock> {
         self.ensure_dir().ok()?;
-        let file = open_lock_file(&self.dir.join("lock-mfa-prompt"))?;
+        let path = self.dir.join("lock-mfa-prompt");
+        let file = open_lock_file(&path)?;
         let deadline = std::time::Instant::now() + wait;
         let mut said = false;
         loop {
             match file.try_lock() {
-                Ok(()) => return Some(KeyLock { _file: file }),
+                Ok(()) => return Some(KeyLock { _file: file, path }),
                 Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
                     if !said {
                         crate::log::debug!(
@@ -466,7 +478,7 @@ impl Cache {
         let untrusted = || CacheError::UntrustedDir(self.dir.display().to_string());
         match fs::symlink_metadata(&self.dir) {
             Ok(meta) => {
-                if !meta.is_dir() || meta.uid() != current_uid() || meta.mode() & 0o077 != 0 {
+                if !meta.is_dir() || !is_private(meta.uid(), meta.mode()) {
                     return Err(untrusted());
                 }
                 Ok(())
@@ -483,44 +495,26 @@ impl Cache {
 /// How often a waiting `get` looks whether the fetching process has let go.
 const LOCK_POLL: Duration = Duration::from_millis(5);
 
-/// Opens (creating 0600) a lock file without following a symlink or blocking on a FIFO
-/// planted there; only a regular file of ours is a lock.
+/// A lock file: one of our private files ([`open_private`]), created if missing.
 fn open_lock_file(path: &Path) -> Option<File> {
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .custom_flags(crate::platform::NO_FOLLOW | crate::platform::NO_BLOCK)
-        .open(path)
-        .ok()?;
-    let meta = file.metadata().ok()?;
-    (meta.is_file() && meta.uid() == current_uid()).then_some(file)
+    open_private(path, Private::Lock).ok()
 }
 
 /// A cache file's name: what it holds, and a hash of its full key (which the file
 /// repeats inside, so a collision is only a miss). No key can steer the path.
 fn file_name(kind: &str, key: &str) -> String {
-    format!("{kind}-{:016x}.json", fnv1a64(key.as_bytes()))
+    format!("{kind}-{:016x}.json", crate::fnv::fnv1a64(key.as_bytes()))
 }
 
-/// Reads a cache file only if it is a regular file (not followed through a symlink),
-/// owned by us, private to us and small; then parses it. Anything else is `None`.
+/// Reads a cache file only if it is one of our private files ([`open_private`]) and
+/// small; then parses it. Anything else is `None`.
 fn read_entry<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
-    let mut file = OpenOptions::new()
-        .read(true)
-        .custom_flags(crate::platform::NO_FOLLOW | crate::platform::NO_BLOCK)
-        .open(path)
-        .ok()?;
-    let meta = file.metadata().ok()?;
-    if !meta.is_file()
-        || meta.uid() != current_uid()
-        || meta.mode() & 0o077 != 0
-        || meta.len() > MAX_FILE_BYTES
-    {
+    let mut file = open_private(path, Private::Read).ok()?;
+    let size = file.metadata().ok()?.len();
+    if size > MAX_FILE_BYTES {
         return None;
     }
-    let mut text = String::with_capacity(usize::try_from(meta.len()).unwrap_or(0) + 1);
+    let mut text = String::with_capacity(usize::try_from(size).unwrap_or(0) + 1);
     (&mut file)
         .take(MAX_FILE_BYTES)
         .read_to_string(&mut text)
@@ -528,39 +522,7 @@ fn read_entry<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
     serde_json::from_str(&text).ok()
 }
 
-use crate::home::current_uid;
-
-/// FNV-1a, 64 bits: a stable file name for a key (collisions only cost a cache miss,
-/// since each file carries its full key).
-pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut hash = Fnv64::default();
-    hash.write(bytes);
-    hash.finish()
-}
-
-/// FNV-1a, 64 bits, fed piece by piece (no string is built to hash it).
-#[derive(Debug, Clone, Copy)]
-pub struct Fnv64(u64);
-
-impl Default for Fnv64 {
-    fn default() -> Self {
-        Fnv64(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Fnv64 {
-    /// Adds bytes.
-    pub fn write(&mut self, bytes: &[u8]) {
-        self.0 = bytes.iter().fold(self.0, |hash, b| {
-            (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
-    }
-
-    /// The hash so far.
-    pub fn finish(&self) -> u64 {
-        self.0
-    }
-}
+use crate::files::{Private, is_private, open_private};
 
 #[cfg(test)]
 mod tests {

@@ -431,6 +431,54 @@ fn lock_beside(path: &Path) -> Result<(File, PathBuf), FileError> {
     }
 }
 
+/// How [`open_private`] opens a file.
+#[derive(Debug, Clone, Copy)]
+pub enum Private {
+    /// Read an existing file.
+    Read,
+    /// Append, creating it 0600 if missing (the debug log).
+    Append,
+    /// Open for locking, creating it 0600 if missing; its content is never touched.
+    Lock,
+}
+
+/// The one rule for the helper's private files (cached tokens and role sessions, their
+/// locks, the debug log): a regular file, opened without following a symlink or
+/// blocking on a FIFO, owned by this user and closed to everyone else ([`is_private`]).
+/// Created 0600 where `how` creates. Anything else is refused, never repaired: a file
+/// another user made, or someone opened up, is not one to trust or write secrets to.
+pub fn open_private(path: &Path, how: Private) -> std::io::Result<File> {
+    use std::io::{Error, ErrorKind};
+    use std::os::unix::fs::MetadataExt;
+    let mut options = OpenOptions::new();
+    match how {
+        Private::Read => options.read(true),
+        Private::Append => options.create(true).append(true),
+        Private::Lock => options.create(true).truncate(false).write(true),
+    };
+    let file = options
+        .mode(0o600)
+        .custom_flags(crate::platform::NO_FOLLOW | crate::platform::NO_BLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(Error::new(ErrorKind::InvalidInput, "not a regular file"));
+    }
+    if !is_private(meta.uid(), meta.mode()) {
+        return Err(Error::new(
+            ErrorKind::PermissionDenied,
+            "not this user's alone (owner or mode)",
+        ));
+    }
+    Ok(file)
+}
+
+/// Whether a file or directory with this owner and mode is this user's alone: owned
+/// by them, with no access for group or others.
+pub fn is_private(owner: u32, mode: u32) -> bool {
+    owner == crate::platform::uid() && mode & 0o077 == 0
+}
+
 /// Writes `content` to `path` through a temp file in the same directory, created
 /// with `mode` from the start, and a rename: readers see the old file or the new one.
 pub fn write_atomically(path: &Path, content: &[u8], mode: u32) -> std::io::Result<()> {

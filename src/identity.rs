@@ -8,6 +8,7 @@
 //! name (for identities that belong to the machine).
 
 use std::fmt;
+use std::hash::Hasher;
 
 use crate::chain::{self, Chain, ChainError, Selection};
 use crate::profiles::Profiles;
@@ -50,7 +51,7 @@ const ENDPOINT_KEYS: &[&str] = &[
 /// key of something fetched from an endpoint (tokens through [`Identity`], and the
 /// kept MFA role sessions), so what one endpoint gave is never sent to another.
 pub fn endpoint_env_fingerprint(env: impl Fn(&str) -> Option<String>) -> u64 {
-    let mut hash = crate::cache::Fnv64::default();
+    let mut hash = crate::fnv::Fnv64::default();
     for var in ENDPOINT_VARS {
         hash.write(var.as_bytes());
         hash.write(b"=");
@@ -182,7 +183,7 @@ fn fingerprint(
     profiles: &Profiles,
     env: impl Fn(&str) -> Option<String>,
 ) -> u64 {
-    let mut hash = crate::cache::Fnv64::default();
+    let mut hash = crate::fnv::Fnv64::default();
     let mut add = |key: &str, value: &str| {
         hash.write(key.as_bytes());
         hash.write(b"=");

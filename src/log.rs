@@ -8,9 +8,7 @@
 //! When the log is off, a call costs one environment lookup, done once.
 
 use std::fmt;
-use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -66,12 +64,12 @@ pub fn write(args: fmt::Arguments<'_>) {
     }
 }
 
-/// Opens the log for appending only if what is there is ours: a regular file (not a
-/// FIFO, which would hang us, nor a symlink) owned by this user, made 0600 if it was
-/// not. A new file is created 0600, its missing directories 0700 (whatever the umask).
-/// Anything else (another user's file, a FIFO) is not written to, and never altered.
+/// Opens the log for appending only if it is one of our private files
+/// ([`crate::files::open_private`]): a new one is created 0600, its missing directories
+/// 0700 (whatever the umask). Anything else (another user's file, a FIFO, a log
+/// someone made readable) is not written to, and never altered.
 fn open_ours(path: &std::path::Path) -> Option<std::fs::File> {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    use std::os::unix::fs::DirBuilderExt;
     if let Some(dir) = path.parent()
         && !dir.as_os_str().is_empty()
         && !dir.exists()
@@ -81,24 +79,20 @@ fn open_ours(path: &std::path::Path) -> Option<std::fs::File> {
             .mode(0o700)
             .create(dir);
     }
-    let file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .custom_flags(crate::platform::NO_FOLLOW | crate::platform::NO_BLOCK)
-        .open(path)
-        .ok()?;
-    let meta = file.metadata().ok()?;
-    if !meta.is_file() || meta.uid() != crate::home::current_uid() {
-        return None;
+    match crate::files::open_private(path, crate::files::Private::Append) {
+        Ok(file) => Some(file),
+        Err(e) => {
+            // Said once per process: the log was asked for, and nothing will reach it.
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| {
+                crate::text::warn(format_args!(
+                    "remove {} or make it yours alone (chmod 600): the debug log is not written there ({e})",
+                    crate::home::tilde(path)
+                ));
+            });
+            None
+        }
     }
-    // Our own log, left readable by an older version or by hand: made private first.
-    if meta.mode() & 0o077 != 0 {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .ok()?;
-    }
-    Some(file)
 }
 
 /// Logs a formatted line when `ECR_ROLE_LOG` is set.

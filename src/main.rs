@@ -12,6 +12,7 @@ mod deadline;
 mod docker_config;
 mod error;
 mod files;
+mod fnv;
 mod home;
 mod identity;
 mod kubelet;

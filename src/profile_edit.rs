@@ -89,7 +89,7 @@ pub fn with_role_profile(
         // Name the file the SDK takes it from: the credentials file's keys win.
         let in_credentials = credentials.filter(|(text, path)| {
             let mut own = Profiles::default();
-            own.add_file(text, FileKind::Credentials, path).is_ok()
+            own.add_file(*text, FileKind::Credentials, path).is_ok()
                 && own.raw(profile, "role_arn").is_some()
         });
         return Err(EditError::OtherRole {

@@ -13,8 +13,12 @@
 //! if regular; the same text is what the SDK parses on a cache miss
 //! ([`Profiles::sdk_files`]), so the two can never read different files.
 //! Parse errors name the file and line, never the line's text (it may hold a secret).
+//! Every line is checked when a file is added, but a section is parsed only when
+//! asked for: a cache hit reads a handful of the profiles, however many there are.
 
-use std::collections::BTreeMap;
+use std::cell::OnceCell;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::home::AwsFiles;
@@ -33,13 +37,16 @@ trait TrimWs {
 
 impl TrimWs for str {
     fn trim_ws(&self) -> &str {
+        // Index loops, not iterator adaptors: the release build optimises for size,
+        // and a closure per byte costs a call per byte there.
         let bytes = self.as_bytes();
-        let is_ws = |b: &u8| *b == b' ' || *b == b'\t';
-        let start = bytes.iter().position(|b| !is_ws(b)).unwrap_or(bytes.len());
-        let end = bytes
-            .iter()
-            .rposition(|b| !is_ws(b))
-            .map_or(start, |e| e + 1);
+        let (mut start, mut end) = (0, bytes.len());
+        while start < end && matches!(bytes[start], b' ' | b'\t') {
+            start += 1;
+        }
+        while end > start && matches!(bytes[end - 1], b' ' | b'\t') {
+            end -= 1;
+        }
         // Space and tab are ASCII: both ends are character boundaries.
         &self[start..end]
     }
@@ -72,61 +79,203 @@ pub enum ProfileError {
 }
 
 /// The profiles (and SSO sessions, and other sections) of both files, merged.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+///
+/// Reading is in two steps, so a cache hit costs about the same with 40,000 profiles
+/// as with two. [`Profiles::add_file`] checks every line of a file (a bad line
+/// anywhere is refused, as the SDK refuses it) and indexes its section headers,
+/// allocating nothing per line or header. A section's properties are parsed and
+/// merged only when asked for, once.
+#[derive(Clone, Default)]
 pub struct Profiles {
-    profiles: BTreeMap<String, Section>,
-    sso_sessions: BTreeMap<String, Section>,
-    /// Other config sections, e.g. `services NAME` → its raw properties.
-    other: BTreeMap<String, Section>,
+    /// Every header that names a section the SDK reads, in file order.
+    headers: Vec<Header>,
+    /// A section key's hash → the first and last header with that hash (the headers
+    /// chain on through [`Header::next`]).
+    chains: HashMap<u64, (usize, usize), std::hash::BuildHasherDefault<Hashed>>,
+    /// The texts added, in order; the headers point into them.
+    texts: Vec<Text>,
+    /// Profile keys the helper's settings define, over what the files say.
+    overrides: HashMap<String, Section>,
+    /// The profiles those keys change, merged with the files.
+    overridden: HashMap<String, Section>,
     /// The config file that was read (for messages).
     pub config_path: PathBuf,
-    /// The texts read, handed to the SDK as they are.
-    config_text: String,
-    credentials_text: String,
+}
+
+impl std::fmt::Debug for Profiles {
+    // The texts hold secrets: never print them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Profiles")
+            .field("headers", &self.headers.len())
+            .field("config_path", &self.config_path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a section header names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    /// A profile: `[profile NAME]` or `[default]` in the config file, `[NAME]` in the
+    /// credentials file.
+    Profile,
+    /// `[sso-session NAME]`.
+    SsoSession,
+    /// Any other `[PREFIX NAME]` in the config file, e.g. `services`.
+    Other,
+}
+
+/// One header that counts, where it was written: byte ranges in its text.
+#[derive(Debug, Clone)]
+struct Header {
+    kind: Kind,
+    /// `PREFIX` of an [`Kind::Other`] section; empty for the others.
+    prefix: Range<usize>,
+    name: Range<usize>,
+    text: usize,
+    /// The text between the brackets, as written: identical ones share a section.
+    raw: Range<usize>,
+    /// The lines up to the next header.
+    body: Range<usize>,
+    /// `[default]` in a config file: hidden if the file also has `[profile default]`.
+    plain_default: bool,
+    /// The next header whose key has the same hash.
+    next: Option<usize>,
+    /// The merged section, kept on the first header of its key once asked for.
+    merged: OnceCell<Section>,
+}
+
+/// A section's key: its kind, prefix and name.
+type Key<'a> = (Kind, &'a str, &'a str);
+
+/// A key's hash, the same in every run ([`crate::fnv`]). Keys that share a hash share a
+/// chain and are told apart by comparing them, so a crafted collision makes a lookup
+/// walk further, never answer wrongly.
+fn key_hash((kind, prefix, name): Key<'_>) -> u64 {
+    use std::hash::Hasher;
+    let mut hash = crate::fnv::Fnv64::default();
+    hash.write(&[kind as u8, 0xff]);
+    hash.write(prefix.as_bytes());
+    hash.write(&[0xff]);
+    hash.write(name.as_bytes());
+    hash.finish()
+}
+
+/// The hasher of the chains' map: its keys are [`key_hash`]es already.
+#[derive(Default)]
+struct Hashed(u64);
+
+impl std::hash::Hasher for Hashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// One file's text as added, and whether it has a `[profile default]`.
+#[derive(Debug, Clone)]
+struct Text {
+    kind: FileKind,
+    text: String,
+    prefixed_default: bool,
 }
 
 impl Profiles {
     /// Reads both files; a missing file counts as empty, like the SDK's default files.
     pub fn load(files: &AwsFiles) -> Result<Profiles, ProfileError> {
         let config_text = read_text(&files.config)?;
-        let credentials_text = match files.credentials.as_deref() {
-            Some(path) => read_text(path)?,
-            None => String::new(),
+        let credentials = match files.credentials.as_deref() {
+            Some(path) => Some((read_text(path)?, path)),
+            None => None,
         };
         let mut profiles = Profiles {
             config_path: files.config.clone(),
             ..Profiles::default()
         };
-        profiles.add_file(&config_text, FileKind::Config, &files.config)?;
-        if let Some(path) = &files.credentials {
-            profiles.add_file(&credentials_text, FileKind::Credentials, path)?;
-        }
-        profiles.config_text = config_text;
-        profiles.credentials_text = credentials_text;
-        // The files' secrets never appear in anything this process prints.
-        for section in profiles.profiles.values() {
-            for key in ["aws_secret_access_key", "aws_session_token"] {
-                if let Some(secret) = section.get(key) {
-                    crate::text::remember_secret(secret);
-                }
-            }
+        profiles.add_file(config_text, FileKind::Config, &files.config)?;
+        if let Some((text, path)) = credentials {
+            profiles.add_file(text, FileKind::Credentials, path)?;
         }
         Ok(profiles)
     }
 
-    /// Parses one file's text into the profiles (its values win over earlier files').
+    /// Checks one file's text and indexes its sections (its values win over earlier
+    /// files'). Linear in the text's size: a header is found through a hash, never by
+    /// a search over the headers seen.
     pub fn add_file(
         &mut self,
-        text: &str,
+        text: impl Into<String>,
         kind: FileKind,
         path: &Path,
     ) -> Result<(), ProfileError> {
-        let raw = parse(text).map_err(|(line, message)| ProfileError::Parse {
-            path: crate::home::tilde(path),
-            line,
-            message,
-        })?;
-        self.merge(raw, kind);
+        let text = text.into();
+        let at = self.texts.len();
+        let first_new = self.headers.len();
+        let mut prefixed_default = false;
+        // The header whose body the lines now belong to.
+        let mut open: Option<usize> = None;
+        let (headers, chains) = (&mut self.headers, &mut self.chains);
+        let checked = scan(&text, false, |span, line| {
+            let Line::Header(raw) = line else { return };
+            // The previous section's body ends where this header's line starts.
+            if let Some(previous) = open.take() {
+                headers[previous].body.end = span.start;
+            }
+            let Some((section, prefix, name, prefixed)) = section_of(raw, kind) else {
+                return;
+            };
+            let plain_default = section == Kind::Profile && name == "default" && !prefixed;
+            prefixed_default |= section == Kind::Profile && name == "default" && prefixed;
+            let hash = key_hash((section, prefix, name));
+            let index = headers.len();
+            open = Some(index);
+            match chains.get_mut(&hash) {
+                Some((_, last)) => {
+                    headers[*last].next = Some(index);
+                    *last = index;
+                }
+                None => {
+                    chains.insert(hash, (index, index));
+                }
+            }
+            headers.push(Header {
+                kind: section,
+                prefix: offset_in(&text, prefix),
+                name: offset_in(&text, name),
+                text: at,
+                raw: offset_in(&text, raw),
+                body: span.end..text.len(),
+                plain_default,
+                next: None,
+                merged: OnceCell::new(),
+            });
+        });
+        if let Err((line, message)) = checked {
+            // Forget this file's headers, and link the others again.
+            self.headers.truncate(first_new);
+            self.relink();
+            return Err(ProfileError::Parse {
+                path: crate::home::tilde(path),
+                line,
+                message,
+            });
+        }
+        self.texts.push(Text {
+            kind,
+            text,
+            prefixed_default,
+        });
+        // Sections merged before this file was added are merged again when asked for.
+        for header in &mut self.headers {
+            header.merged.take();
+        }
+        self.merge_overrides();
         Ok(())
     }
 
@@ -137,60 +286,135 @@ impl Profiles {
             .expect("valid test profile text");
     }
 
-    /// The SDK's normalisation: valid names only, `[profile default]` over `[default]`.
-    fn merge(&mut self, raw: Vec<(String, Section)>, kind: FileKind) {
-        let sections: Vec<(SectionName, Section)> = raw
-            .into_iter()
-            .filter_map(|(header, props)| Some((SectionName::parse(&header, kind)?, props)))
-            .collect();
-        let prefixed_default = sections
+    /// Sets a key of a profile (for profiles the helper's settings define).
+    pub fn set(&mut self, profile: &str, key: &str, value: &str) {
+        self.overrides
+            .entry(profile.to_string())
+            .or_default()
+            .insert(key.to_ascii_lowercase(), value.to_string());
+        self.merge_overrides();
+    }
+
+    /// The profiles the settings change: the files' keys, then the settings'.
+    fn merge_overrides(&mut self) {
+        let merged = self
+            .overrides
             .iter()
-            .any(|(name, _)| *name == SectionName::Profile("default".into(), true));
-        for (name, props) in sections {
-            let target = match name {
-                SectionName::Profile(name, prefixed) => {
-                    if name == "default" && !prefixed && prefixed_default {
-                        continue;
-                    }
-                    self.profiles.entry(name).or_default()
+            .map(|(name, keys)| {
+                let mut section = self
+                    .in_files((Kind::Profile, "", name))
+                    .cloned()
+                    .unwrap_or_default();
+                section.extend(keys.clone());
+                (name.clone(), section)
+            })
+            .collect();
+        self.overridden = merged;
+    }
+
+    /// Links every header into its key's chain again (after a file was refused).
+    fn relink(&mut self) {
+        self.chains.clear();
+        for index in 0..self.headers.len() {
+            self.headers[index].next = None;
+            let hash = key_hash(self.key_of(&self.headers[index]));
+            match self.chains.get_mut(&hash) {
+                Some((_, last)) => {
+                    let last = std::mem::replace(last, index);
+                    self.headers[last].next = Some(index);
                 }
-                SectionName::SsoSession(name) => self.sso_sessions.entry(name).or_default(),
-                SectionName::Other(name) => self.other.entry(name).or_default(),
-            };
-            for (key, value) in props {
-                if is_identifier(&key) {
-                    target.insert(key, value);
+                None => {
+                    self.chains.insert(hash, (index, index));
                 }
             }
         }
     }
 
-    /// Sets a key of a profile (for profiles the helper's settings define).
-    pub fn set(&mut self, profile: &str, key: &str, value: &str) {
-        self.profiles
-            .entry(profile.to_string())
-            .or_default()
-            .insert(key.to_ascii_lowercase(), value.to_string());
+    /// Whether a header counts: a `[default]` is hidden by a `[profile default]` in
+    /// the same file (the SDK's rule).
+    fn counts(&self, header: &Header) -> bool {
+        !(header.plain_default && self.texts[header.text].prefixed_default)
+    }
+
+    fn key_of(&self, header: &Header) -> Key<'_> {
+        let text = &self.texts[header.text].text;
+        (
+            header.kind,
+            &text[header.prefix.clone()],
+            &text[header.name.clone()],
+        )
+    }
+
+    /// A section as the files have it, parsed the first time it is asked for.
+    fn in_files(&self, key: Key<'_>) -> Option<&Section> {
+        let (first, _) = self.chains.get(&key_hash(key))?;
+        let mut at = Some(*first);
+        while let Some(index) = at {
+            let header = &self.headers[index];
+            if self.counts(header) && self.key_of(header) == key {
+                return Some(header.merged.get_or_init(|| self.merge(index, key)));
+            }
+            at = header.next;
+        }
+        None
+    }
+
+    /// The SDK's merge of every section written with `key`, from the header at `first`:
+    /// within a file, identical raw headers share one section (in the order each
+    /// first appears); later files win; only valid key names count. Secrets met here
+    /// are remembered before anything can print them.
+    fn merge(&self, first: usize, key: Key<'_>) -> Section {
+        let mut raw: Vec<Section> = Vec::new();
+        let mut group_of: HashMap<(usize, &str), usize> = HashMap::new();
+        let mut at = Some(first);
+        while let Some(index) = at {
+            let header = &self.headers[index];
+            at = header.next;
+            if !self.counts(header) || self.key_of(header) != key {
+                continue;
+            }
+            let text = &self.texts[header.text].text;
+            let group = *group_of
+                .entry((header.text, &text[header.raw.clone()]))
+                .or_insert_with(|| {
+                    raw.push(Section::new());
+                    raw.len() - 1
+                });
+            parse_body(&text[header.body.clone()], &mut raw[group]);
+        }
+        let mut merged = Section::new();
+        for section in raw {
+            merged.extend(section.into_iter().filter(|(key, _)| is_identifier(key)));
+        }
+        for key in ["aws_secret_access_key", "aws_session_token"] {
+            if let Some(secret) = merged.get(key) {
+                crate::text::remember_secret(secret);
+            }
+        }
+        merged
     }
 
     /// A profile by name.
     pub fn get(&self, name: &str) -> Option<&Section> {
-        self.profiles.get(name)
+        self.overridden
+            .get(name)
+            .or_else(|| self.in_files((Kind::Profile, "", name)))
     }
 
     /// Whether there are no profiles at all.
     pub fn is_empty(&self) -> bool {
-        self.profiles.is_empty()
+        self.overridden.is_empty() && !self.headers.iter().any(|h| h.kind == Kind::Profile)
     }
 
     /// An `[sso-session NAME]` section.
     pub fn sso_session(&self, name: &str) -> Option<&Section> {
-        self.sso_sessions.get(name)
+        self.in_files((Kind::SsoSession, "", name))
     }
 
     /// Another config section by its full name, e.g. `services my-endpoints`.
     pub fn other_section(&self, name: &str) -> Option<&Section> {
-        self.other.get(name)
+        let (prefix, name) = name.split_once(' ')?;
+        self.in_files((Kind::Other, prefix, name))
     }
 
     /// A key of a profile, as the SDK sees it (an empty value is a value).
@@ -205,11 +429,30 @@ impl Profiles {
         self.raw(profile, key).filter(|v| !v.is_empty())
     }
 
-    /// The names of the profiles that switch role, for hints.
+    /// The names of the sections of a kind, sorted, each once.
+    fn names(&self, kind: Kind) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .headers
+            .iter()
+            .filter(|h| h.kind == kind)
+            .map(|h| self.key_of(h).2)
+            .chain(
+                self.overridden
+                    .keys()
+                    .filter(|_| kind == Kind::Profile)
+                    .map(String::as_str),
+            )
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    /// The names of the profiles that switch role, sorted, for hints (this parses
+    /// every profile: only for messages).
     pub fn names_with_role(&self) -> impl Iterator<Item = &str> {
-        self.profiles
-            .keys()
-            .map(String::as_str)
+        self.names(Kind::Profile)
+            .into_iter()
             .filter(|name| self.role_arn(name).is_some())
     }
 
@@ -220,65 +463,117 @@ impl Profiles {
 
     /// Every profile, for the conformance tests.
     #[cfg(test)]
-    pub fn all(&self) -> &BTreeMap<String, Section> {
-        &self.profiles
+    pub fn all(&self) -> BTreeMap<String, Section> {
+        let names = self.names(Kind::Profile);
+        names
+            .into_iter()
+            .map(|name| {
+                (
+                    name.to_string(),
+                    self.get(name).cloned().unwrap_or_default(),
+                )
+            })
+            .collect()
     }
 
     /// Every SSO session, for the conformance tests.
     #[cfg(test)]
-    pub fn all_sso_sessions(&self) -> &BTreeMap<String, Section> {
-        &self.sso_sessions
+    pub fn all_sso_sessions(&self) -> BTreeMap<String, Section> {
+        let names = self.names(Kind::SsoSession);
+        names
+            .into_iter()
+            .map(|name| {
+                let section = self.sso_session(name).cloned().unwrap_or_default();
+                (name.to_string(), section)
+            })
+            .collect()
     }
 
-    /// The same texts this reader parsed, for the SDK (it never opens a path itself).
+    /// How many sections have been parsed so far (tests: a lookup parses only its own).
+    #[cfg(test)]
+    fn parsed(&self) -> usize {
+        self.headers
+            .iter()
+            .filter(|h| h.merged.get().is_some())
+            .count()
+    }
+
+    /// The same texts this reader checked, for the SDK (it never opens a path itself).
+    /// The SDK reads every section, so every secret in the files is remembered first.
     pub fn sdk_files(&self) -> aws_runtime::env_config::file::EnvConfigFiles {
         use aws_runtime::env_config::file::{EnvConfigFileKind as ProfileFileKind, EnvConfigFiles};
+        for header in &self.headers {
+            self.in_files(self.key_of(header));
+        }
+        let text_of = |kind: FileKind| {
+            self.texts
+                .iter()
+                .find(|text| text.kind == kind)
+                .map_or_else(String::new, |text| text.text.clone())
+        };
         EnvConfigFiles::builder()
             .include_default_config_file(false)
             .include_default_credentials_file(false)
-            .with_contents(ProfileFileKind::Config, self.config_text.clone())
-            .with_contents(ProfileFileKind::Credentials, self.credentials_text.clone())
+            .with_contents(ProfileFileKind::Config, text_of(FileKind::Config))
+            .with_contents(ProfileFileKind::Credentials, text_of(FileKind::Credentials))
             .build()
     }
 }
 
-/// A section header, normalised: which kind of section and its name.
-#[derive(Debug, PartialEq, Eq)]
-enum SectionName {
-    /// A profile; `true` if written `[profile NAME]`.
-    Profile(String, bool),
-    /// `[sso-session NAME]`.
-    SsoSession(String),
-    /// Any other `[PREFIX NAME]` in the config file, as `PREFIX NAME`.
-    Other(String),
+/// Where a `&str` taken from `outer` starts and ends in it.
+fn offset_in(outer: &str, inner: &str) -> Range<usize> {
+    let start = inner.as_ptr() as usize - outer.as_ptr() as usize;
+    start..start + inner.len()
 }
 
-impl SectionName {
-    /// The SDK's `SectionPair::parse` + `valid_for`; `None` for a section it ignores.
-    fn parse(header: &str, kind: FileKind) -> Option<SectionName> {
-        let header = header.trim_ws();
-        let (prefix, name) = match header.split_once(WHITESPACE) {
-            Some((prefix, name)) => (Some(prefix.trim()), name.trim()),
-            None => (None, header.trim()),
-        };
-        match (kind, prefix) {
-            (FileKind::Config, Some(prefix)) => {
-                if !is_identifier(name) {
-                    return None;
-                }
-                Some(match prefix {
-                    "profile" => SectionName::Profile(name.to_string(), true),
-                    "sso-session" => SectionName::SsoSession(name.to_string()),
-                    other => SectionName::Other(format!("{other} {name}")),
-                })
+/// A section body's properties (the text between its header and the next), added to
+/// `section`; the body was checked with its file.
+fn parse_body(body: &str, section: &mut Section) {
+    let mut property: Option<String> = None;
+    let checked = scan(body, true, |_, line| match line {
+        Line::Property(key, value) => {
+            let key = key.to_ascii_lowercase();
+            section.insert(key.clone(), value.to_string());
+            property = Some(key);
+        }
+        Line::Continuation(more) => {
+            if let Some(value) = property.as_ref().and_then(|key| section.get_mut(key)) {
+                value.push('\n');
+                value.push_str(more);
             }
-            (FileKind::Config, None) => {
-                (name == "default").then(|| SectionName::Profile(name.to_string(), false))
+        }
+        Line::Header(_) => {}
+    });
+    debug_assert!(checked.is_ok(), "a body is checked with its file");
+}
+
+/// The SDK's `SectionPair::parse` + `valid_for`: what a header names (its kind, an
+/// `Other` section's prefix, the name, and whether a profile is written
+/// `[profile NAME]`), as slices of `header`; `None` for a section the SDK ignores.
+fn section_of(header: &str, kind: FileKind) -> Option<(Kind, &str, &str, bool)> {
+    let header = header.trim_ws();
+    let (prefix, name) = match header.split_once(WHITESPACE) {
+        Some((prefix, name)) => (Some(prefix.trim()), name.trim()),
+        None => (None, header.trim()),
+    };
+    let none = &header[..0];
+    match (kind, prefix) {
+        (FileKind::Config, Some(prefix)) => {
+            if !is_identifier(name) {
+                return None;
             }
-            (FileKind::Credentials, Some(_)) => None,
-            (FileKind::Credentials, None) => {
-                is_identifier(name).then(|| SectionName::Profile(name.to_string(), false))
-            }
+            Some(match prefix {
+                "profile" => (Kind::Profile, none, name, true),
+                "sso-session" => (Kind::SsoSession, none, name, false),
+                _ => (Kind::Other, prefix, name, false),
+            })
+        }
+        (FileKind::Config, None) => {
+            (name == "default").then_some((Kind::Profile, none, name, false))
+        }
+        (FileKind::Credentials, Some(_)) => None,
+        (FileKind::Credentials, None) => {
+            is_identifier(name).then_some((Kind::Profile, none, name, false))
         }
     }
 }
@@ -286,83 +581,76 @@ impl SectionName {
 /// Profile and key names: `[A-Za-z0-9_\-/.%@:+]+` (the SDK's `validate_identifier`,
 /// which also accepts the empty string).
 pub fn is_identifier(s: &str) -> bool {
-    s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "_-/.%@:+".contains(c))
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"_-/.%@:+".contains(&b))
 }
 
-/// What the line-by-line parser is in the middle of.
-enum State {
-    Starting,
-    InSection {
-        section: usize,
-        property: Option<String>,
-        sub_properties: bool,
-    },
+/// One meaningful line of an AWS file, as the grammar reads it.
+enum Line<'a> {
+    /// `[HEADER]`: the text between the brackets.
+    Header(&'a str),
+    /// `key = value`: the key as written, the value with its comment cut.
+    Property(&'a str, &'a str),
+    /// An indented line that continues the last property's value, trimmed.
+    Continuation(&'a str),
 }
 
-/// The literal parse: raw section headers (identical headers merged) with their
-/// properties; or the 1-based line and the SDK's message for the first bad line.
-/// Linear in the text's size: a header is found in an index, not by a search over the
-/// headers seen (a 4 MiB file of 40,000 profiles parses in milliseconds, as the SDK's).
-fn parse(text: &str) -> Result<Vec<(String, Section)>, (usize, &'static str)> {
-    let mut sections: Vec<(String, Section)> = Vec::new();
-    let mut index_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    let mut state = State::Starting;
-    for (index, line) in text.lines().enumerate() {
+/// The SDK's line-by-line parser as a walk: each meaningful line and its bytes go to
+/// `visit`; the result is the 1-based number and the SDK's message of the first bad
+/// line. `in_section` says whether the text starts inside a section (a body does).
+/// Nothing is allocated: checking a file at the 4 MiB read cap (~40,000 profiles)
+/// takes tens of milliseconds in the release build.
+fn scan<'a>(
+    text: &'a str,
+    in_section: bool,
+    mut visit: impl FnMut(Range<usize>, Line<'a>),
+) -> Result<(), (usize, &'static str)> {
+    let mut in_section = in_section;
+    // Whether a property was seen in this section, and whether its value was empty
+    // (then its continuation lines are sub-properties, checked as such).
+    let (mut property, mut sub_properties) = (false, false);
+    let mut start = 0;
+    for (index, piece) in text.split_inclusive('\n').enumerate() {
         let number = index + 1;
-        if line.trim_ws().is_empty() || line.starts_with(['#', ';']) {
+        let span = start..start + piece.len();
+        start = span.end;
+        // As `str::lines`: "\n" or "\r\n" ends a line.
+        let line = piece
+            .strip_suffix('\n')
+            .map_or(piece, |l| l.strip_suffix('\r').unwrap_or(l));
+        // Bytes, not chars: this runs on every line of the files on every cache hit.
+        let first = line.as_bytes().first().copied();
+        if matches!(first, Some(b'#' | b';')) || line.trim_ws().is_empty() {
             continue;
         }
-        if line.starts_with('[') {
-            let header = prepare_line(line, false)
+        if first == Some(b'[') {
+            let header = header_line(line)
                 .strip_prefix('[')
                 .and_then(|h| h.strip_suffix(']'))
                 .ok_or((number, "Profile definition must end with ']'"))?;
-            let section = *index_of.entry(header.to_string()).or_insert_with(|| {
-                sections.push((header.to_string(), Section::new()));
-                sections.len() - 1
-            });
-            state = State::InSection {
-                section,
-                property: None,
-                sub_properties: false,
-            };
-        } else if line.starts_with([' ', '\t']) {
-            let State::InSection {
-                section,
-                property,
-                sub_properties,
-            } = &state
-            else {
+            (in_section, property, sub_properties) = (true, false, false);
+            visit(span, Line::Header(header));
+        } else if matches!(first, Some(b' ' | b'\t')) {
+            if !in_section {
                 return Err((number, "Expected a profile definition"));
-            };
-            let Some(property) = property else {
+            }
+            if !property {
                 return Err((number, "Expected a property definition, found continuation"));
-            };
-            if *sub_properties && !line.trim_ws().is_empty() {
+            }
+            if sub_properties {
                 property_line(line).map_err(|e| (number, e.message(true)))?;
             }
-            let value = sections[*section]
-                .1
-                .get_mut(property)
-                .expect("the property was inserted with its first line");
-            value.push('\n');
-            value.push_str(line.trim_ws());
+            visit(span, Line::Continuation(line.trim_ws()));
         } else {
-            let State::InSection { section, .. } = state else {
+            if !in_section {
                 return Err((number, "Expected a profile definition"));
-            };
+            }
             let (key, value) = property_line(line).map_err(|e| (number, e.message(false)))?;
-            let sub_properties = value.is_empty();
-            sections[section].1.insert(key.clone(), value.to_string());
-            state = State::InSection {
-                section,
-                property: Some(key),
-                sub_properties,
-            };
+            (property, sub_properties) = (true, value.is_empty());
+            visit(span, Line::Property(key, value));
         }
     }
-    Ok(sections)
+    Ok(())
 }
 
 /// Why a `key = value` line is not one.
@@ -383,41 +671,52 @@ impl PropertyError {
     }
 }
 
-/// `key = value` → (lowercase key, value), comments (after whitespace) removed.
-fn property_line(line: &str) -> Result<(String, &str), PropertyError> {
-    let line = prepare_line(line, true);
-    let (key, value) = line.split_once('=').ok_or(PropertyError::NoEquals)?;
-    let key = key.trim_ws();
+/// `key = value` → (key as written, value), comments (after whitespace) removed:
+/// the SDK's `prepare_line(line, true)` and a split at the first `=`, in one pass over the bytes
+/// (this runs on every property line of the files on every cache hit).
+fn property_line(line: &str) -> Result<(&str, &str), PropertyError> {
+    let line = line.trim_ws();
+    let bytes = line.as_bytes();
+    let (mut equals, mut cut) = (None, bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'=' if equals.is_none() => equals = Some(i),
+            b'#' | b';' if i > 0 && follows_whitespace(line, i) => {
+                cut = i;
+                break;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let equals = equals.ok_or(PropertyError::NoEquals)?;
+    let key = line[..equals].trim_ws();
     if key.is_empty() {
         return Err(PropertyError::NoName);
     }
-    Ok((key.to_ascii_lowercase(), value.trim_ws()))
+    Ok((key, line[equals + 1..cut].trim_ws()))
 }
 
-/// Trims the line and cuts a trailing comment; in values a comment needs whitespace before it.
-/// (The SDK's `prepare_line`, searching for the comment characters rather than looking
-/// at every character: this runs on every cache hit.)
-fn prepare_line(line: &str, comments_need_whitespace: bool) -> &str {
-    let line = line.trim_ws();
-    let mut from = 0;
-    let cut = loop {
-        let Some(found) = line.as_bytes()[from..]
-            .iter()
-            .position(|&b| b == b'#' || b == b';')
-        else {
-            break line.len();
-        };
-        let at = from + found;
-        if !comments_need_whitespace
-            || line[..at]
-                .chars()
-                .next_back()
-                .is_some_and(char::is_whitespace)
-        {
-            break at;
-        }
-        from = at + 1;
-    };
+/// Whether the character before byte `at` is whitespace (Unicode's, as the SDK asks).
+fn follows_whitespace(line: &str, at: usize) -> bool {
+    match line.as_bytes()[at - 1] {
+        b if b.is_ascii() => (b as char).is_whitespace(),
+        _ => line[..at]
+            .chars()
+            .next_back()
+            .is_some_and(char::is_whitespace),
+    }
+}
+
+/// A header line trimmed, with a trailing comment cut (in a header, `#` and `;` start
+/// a comment anywhere): the SDK's `prepare_line(line, false)`.
+fn header_line(line: &str) -> &str {
+    let bytes = line.as_bytes();
+    let mut cut = 0;
+    while cut < bytes.len() && !matches!(bytes[cut], b'#' | b';') {
+        cut += 1;
+    }
     line[..cut].trim_ws()
 }
 
@@ -481,8 +780,59 @@ mod tests {
     }
 
     #[test]
+    fn a_lookup_parses_only_the_sections_it_reads_but_every_line_is_checked() {
+        let mut config = String::from("[profile wanted]\nregion = a\n");
+        for n in 0..1000 {
+            config.push_str(&format!("[profile p{n}]\nrole_arn = r{n}\n"));
+        }
+        let mut p = Profiles::default();
+        p.add(&config, FileKind::Config);
+        assert_eq!(p.value("wanted", "region"), Some("a"));
+        assert_eq!(p.parsed(), 1);
+        assert_eq!(p.value("p999", "role_arn"), Some("r999"));
+        assert_eq!(p.parsed(), 2);
+        // A bad line far from the profile asked for still refuses the file.
+        config.push_str("[profile last]\nno equals sign here\n");
+        let err = Profiles::default()
+            .add_file(config, FileKind::Config, Path::new("/x/c"))
+            .unwrap_err();
+        assert!(err.to_string().contains("line 2004"), "{err}");
+    }
+
+    #[test]
+    fn an_ignored_section_keeps_its_own_lines() {
+        let mut p = Profiles::default();
+        p.add(
+            "[profile a]\nx = 1\n[profile not*valid]\ny = 2\n[credentials-only]\nz = 3\n[profile a]\nw = 4\n",
+            FileKind::Config,
+        );
+        let a = p.get("a").unwrap();
+        assert_eq!(a.keys().collect::<Vec<_>>(), ["w", "x"]);
+    }
+
+    #[test]
+    fn settings_override_the_files_even_after_a_lookup() {
+        let mut p = Profiles::default();
+        p.add(
+            "[profile x]\nrole_arn = from-file\nregion = r\n",
+            FileKind::Config,
+        );
+        assert_eq!(p.role_arn("x"), Some("from-file"));
+        p.set("x", "role_arn", "from-settings");
+        p.set("new", "source_profile", "x");
+        assert_eq!(p.role_arn("x"), Some("from-settings"));
+        assert_eq!(p.value("x", "region"), Some("r"));
+        assert_eq!(p.value("new", "source_profile"), Some("x"));
+    }
+
+    #[test]
     fn parse_errors_name_the_line_but_never_quote_it() {
-        let err = parse("[default]\naws_secret_access_key wJalrXUtnFEMI\n").unwrap_err();
+        let err = scan(
+            "[default]\naws_secret_access_key wJalrXUtnFEMI\n",
+            false,
+            |_, _| {},
+        )
+        .unwrap_err();
         assert_eq!(err, (2, "Expected an '=' sign defining a property"));
         let mut p = Profiles::default();
         let err = p

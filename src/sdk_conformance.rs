@@ -95,10 +95,10 @@ fn profile_parser_suite() {
             (None, Ok(())) => {
                 let want = as_sections(&output["config"]["profiles"]);
                 let want_sso = as_sections(&output["config"]["sso_sessions"]);
-                if profiles.all() != &want {
+                if profiles.all() != want {
                     Err(format!("profiles {:?}, expected {want:?}", profiles.all()))
                 } else if output["config"].get("sso_sessions").is_some()
-                    && profiles.all_sso_sessions() != &want_sso
+                    && profiles.all_sso_sessions() != want_sso
                 {
                     Err(format!(
                         "sso sessions {:?}, expected {want_sso:?}",

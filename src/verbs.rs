@@ -107,7 +107,7 @@ fn token_for(
     }
     on_miss();
     // Held until `get` returns: other processes wanting this key wait for this one.
-    let _held = match cache.lock(key, lock_wait) {
+    let held = match cache.lock(key, lock_wait) {
         Lock::Held(held) => Some(held),
         Lock::WaitedForAnother | Lock::Unavailable => None,
     };
@@ -124,7 +124,13 @@ fn token_for(
             debug!("fetch failed: {source}");
             match cached.filter(|t| t.freshness(now_secs()) == Freshness::Usable) {
                 Some(token) => Got::Fallback(token, source),
-                None => Got::Failed(source),
+                None => {
+                    // Nothing to keep for this key: a failed get leaves no file behind.
+                    if let Some(held) = held {
+                        held.remove();
+                    }
+                    Got::Failed(source)
+                }
             }
         }
     }
@@ -304,6 +310,18 @@ mod tests {
             .unwrap();
         let got = token_for(&cache, &key, Duration::ZERO, || {}, || Err(denied()));
         assert!(matches!(got, Got::Failed(_)));
+    }
+
+    #[test]
+    fn a_failed_miss_leaves_no_lock_file() {
+        let (cache, key, tmp) = setup("failed");
+        let got = token_for(&cache, &key, Duration::ZERO, || {}, || Err(denied()));
+        assert!(matches!(got, Got::Failed(_)));
+        let left: Vec<_> = std::fs::read_dir(tmp.path().join("failed"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 
     #[test]

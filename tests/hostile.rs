@@ -291,7 +291,7 @@ fn the_log_is_never_written_into_another_users_file() {
 }
 
 #[test]
-fn an_existing_log_of_ours_is_made_private() {
+fn an_existing_log_someone_opened_up_is_refused_not_repaired() {
     let proxy = Proxy::start(&moto().endpoint);
     let sandbox = mapped(&proxy);
     let log = sandbox.home.path().join("helper.log");
@@ -299,8 +299,18 @@ fn an_existing_log_of_ours_is_made_private() {
     std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = sandbox.get(REGISTRY, &[("ECR_ROLE_LOG", log.to_str().unwrap())]);
     assert_credentials(&out, REGISTRY, PASSWORD);
-    assert_eq!(mode(&log), 0o600);
-    assert!(std::fs::read_to_string(&log).unwrap().contains("get "));
+    assert_eq!(mode(&log), 0o644, "not altered");
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "",
+        "nothing written"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.matches("make it yours alone (chmod 600)").count(),
+        1,
+        "said once: {stderr}"
+    );
 }
 
 #[test]

@@ -35,7 +35,7 @@ fn mfa_session_key_in(
         hop.external_id.as_deref().unwrap_or(""),
         hop.session_name.as_deref().unwrap_or(""),
         hop.duration_seconds.as_deref().unwrap_or(""),
-        crate::cache::fnv1a64(chain.fingerprint().as_bytes()),
+        crate::fnv::fnv1a64(chain.fingerprint().as_bytes()),
         crate::identity::endpoint_env_fingerprint(env),
     )
 }
