@@ -458,11 +458,6 @@ impl Chain {
     }
 }
 
-/// The role's name: the last segment of its ARN.
-pub fn role_name(role_arn: &str) -> &str {
-    role_arn.rsplit('/').next().unwrap_or(role_arn)
-}
-
 /// An access key id as the AWS CLI shows it: only its last four characters.
 fn masked(access_key_id: &str) -> String {
     let tail: String = access_key_id

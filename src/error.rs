@@ -116,7 +116,7 @@ fn drop_hint(registry: &Registry, source: &AwsError) -> String {
 /// "profile P (role R)" — which identity was tried, and why that one.
 fn describe(identity: &Identity) -> String {
     let role = match &identity.role_arn {
-        Some(arn) => format!("role {}", crate::chain::role_name(arn)),
+        Some(arn) => format!("role {}", crate::iam::role_name(arn)),
         None => "no role".to_string(),
     };
     let why = match identity.chosen_by {

@@ -14,6 +14,7 @@ mod error;
 mod files;
 mod fnv;
 mod home;
+mod iam;
 mod identity;
 mod kubelet;
 mod log;

@@ -36,8 +36,12 @@ pub enum RegistryKind {
     Public,
 }
 
+/// The region of AWS's global endpoints, and the one the helper signs in when nothing
+/// names a region (as the AWS CLI does for global services).
+pub const GLOBAL_REGION: &str = "us-east-1";
+
 /// The region ECR Public's API lives in.
-pub const PUBLIC_REGION: &str = "us-east-1";
+pub const PUBLIC_REGION: &str = GLOBAL_REGION;
 
 /// Private-registry host suffixes and the partition each belongs to.
 const PRIVATE_SUFFIXES: &[(&str, &str)] = &[
@@ -245,7 +249,8 @@ fn finish(registry_id: &str, rest: &str, dual_stack: bool, fips: bool) -> Option
         PRIVATE_SUFFIXES
     };
     let mut partition = table.iter().find(|(s, _)| *s == suffix)?.1;
-    if partition == "aws" && region.starts_with("us-gov-") {
+    // GovCloud shares the commercial suffix; its regions name their partition.
+    if partition == "aws" && partition_of_region(region) == "aws-us-gov" {
         partition = "aws-us-gov";
     }
     Some(RegistryKind::Private {
@@ -277,7 +282,7 @@ pub fn partition_of_region(region: &str) -> &'static str {
 
 /// A region name: lowercase words joined by hyphens, ending in a number
 /// (`ap-northeast-1`, `us-gov-west-1`, `eusc-de-east-1`).
-fn is_region(s: &str) -> bool {
+pub fn is_region(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     // Words of letters, then a number: no AWS region has a digit before its last part.
     s.len() <= 32

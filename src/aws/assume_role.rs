@@ -135,7 +135,7 @@ pub async fn assume(
             if failure.is_access_denied() {
                 return Err(AwsError::AssumeRoleDenied {
                     principal: caller(&client).await,
-                    role: crate::chain::role_name(role_arn).to_string(),
+                    role: crate::iam::role_name(role_arn).to_string(),
                     role_arn: role_arn.to_string(),
                     code: failure.code_or_status(),
                 });

@@ -127,7 +127,7 @@ async fn base(base: &Base, profile: &str, sdk: &SdkConfig) -> Result<Credentials
     let region = sdk
         .region()
         .cloned()
-        .unwrap_or_else(|| Region::new("us-east-1"));
+        .unwrap_or_else(|| Region::new(crate::registry::GLOBAL_REGION));
     // Every provider gets the SDK configuration's one HTTP client (see `super::http`).
     let provider_config = || {
         let config = ProviderConfig::default().with_region(Some(region.clone()));

@@ -129,7 +129,7 @@ async fn denied_or_failed(
     let code = failure.code_or_status();
     if let Some(role_arn) = &identity.role_arn {
         return AwsError::TokenDeniedForRole {
-            role: crate::chain::role_name(role_arn).to_string(),
+            role: crate::iam::role_name(role_arn).to_string(),
             operation,
             code,
         };

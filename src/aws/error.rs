@@ -105,7 +105,7 @@ pub struct Principal(pub Option<String>);
 impl Principal {
     /// Names a principal from its ARN: the user's name, or the role of an assumed-role session.
     pub fn from_arn(arn: &str) -> Principal {
-        let resource = arn.splitn(6, ':').nth(5).unwrap_or(arn);
+        let resource = crate::iam::Arn::parse(arn).map_or(arn, |parts| parts.resource);
         let name = match resource.split('/').collect::<Vec<_>>().as_slice() {
             ["user", .., name] => name.to_string(),
             ["assumed-role", role, ..] => format!("role {role}"),

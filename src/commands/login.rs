@@ -68,7 +68,7 @@ pub fn run(
         let region = ctx
             .profiles
             .value(profile, "region")
-            .unwrap_or("us-east-1")
+            .unwrap_or(crate::registry::GLOBAL_REGION)
             .to_string();
         let creds = aws::block_on(async {
             let sdk = aws::load_sdk_config(&identity, &ctx.profiles, &region).await;

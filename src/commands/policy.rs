@@ -6,6 +6,8 @@
 
 use serde_json::{Value, json};
 
+use crate::iam;
+
 /// Which documents to print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Document {
@@ -73,20 +75,13 @@ impl PolicyRequest {
         if !crate::registry::is_account_id(&self.account) {
             return Err(PolicyError::Account(self.account.clone()));
         }
-        let probe = format!("{}.dkr.ecr.{}.amazonaws.com", self.account, self.region);
-        if crate::registry::Registry::parse(&probe).is_none() {
+        if !crate::registry::is_region(&self.region) {
             return Err(PolicyError::Region(self.region.clone()));
         }
-        let iam_name = |s: &str| {
-            !s.is_empty()
-                && s.len() <= 64
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
-        };
-        if !iam_name(&self.user) {
+        if !iam::is_name(&self.user) {
             return Err(PolicyError::Name(self.user.clone(), "IAM user"));
         }
-        if !iam_name(&self.role_name) {
+        if !iam::is_name(&self.role_name) {
             return Err(PolicyError::Name(self.role_name.clone(), "IAM role"));
         }
         for repo in &self.repositories {
@@ -107,12 +102,7 @@ impl PolicyRequest {
     }
 
     fn role_arn(&self) -> String {
-        format!(
-            "arn:{}:iam::{}:role/{}",
-            self.partition(),
-            self.account,
-            self.role_name
-        )
+        iam::arn(self.partition(), &self.account, "role", &self.role_name)
     }
 
     /// One document.
@@ -155,7 +145,7 @@ impl PolicyRequest {
                 "Version": "2012-10-17",
                 "Statement": [{
                     "Effect": "Allow",
-                    "Principal": {"AWS": format!("arn:{p}:iam::{}:user/{}", self.account, self.user)},
+                    "Principal": {"AWS": iam::arn(p, &self.account, "user", &self.user)},
                     "Action": "sts:AssumeRole",
                 }]
             }),
@@ -166,7 +156,7 @@ impl PolicyRequest {
     /// administrator to run as they are: the documents are written to files first.
     pub fn commands(&self, profile: &str, source_profile: &str) -> Result<String, PolicyError> {
         for name in [profile, source_profile] {
-            if name.is_empty() || !crate::profiles::is_identifier(name) {
+            if !iam::is_profile_name(name) {
                 return Err(PolicyError::Name(name.to_string(), "profile"));
             }
         }
@@ -177,7 +167,7 @@ impl PolicyRequest {
         } else {
             "ECRPushAndLoginPolicy"
         };
-        let policy_arn = |name: &str| format!("arn:{partition}:iam::{account}:policy/{name}");
+        let policy_arn = |name: &str| iam::arn(partition, account, "policy", name);
         let pretty = |doc: Document| {
             serde_json::to_string_pretty(&self.document(doc)).expect("JSON always serialises")
         };

@@ -17,6 +17,7 @@ use crate::docker_config::{
 };
 use crate::files::{Applied, Change, FileError, Syntax, edit_locked, read_for_edit, read_optional};
 use crate::home::tilde;
+use crate::iam;
 use crate::profile_edit::{EditError, with_role_profile};
 use crate::profiles::Profiles;
 use crate::registry::{Registry, RegistryKind, host_of};
@@ -55,7 +56,7 @@ impl SetupRequest {
             ("--profile", &self.profile),
             ("--source-profile", &self.source_profile),
         ] {
-            if name.is_empty() || !crate::profiles::is_identifier(name) {
+            if !iam::is_profile_name(name) {
                 return Err(invalid(
                     what,
                     "a profile name is letters, digits and _ - / . % @ : + only",
@@ -63,7 +64,7 @@ impl SetupRequest {
             }
         }
         if let Some(arn) = &self.role_arn
-            && !is_role_arn(arn)
+            && !iam::is_role_arn(arn)
         {
             return Err(invalid(
                 "--role-arn",
@@ -71,11 +72,7 @@ impl SetupRequest {
             ));
         }
         if let Some(name) = &self.role_name
-            && (name.is_empty()
-                || name.len() > 64
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)))
+            && !iam::is_name(name)
         {
             return Err(invalid(
                 "--role-name",
@@ -97,28 +94,6 @@ impl SetupRequest {
         }
         Ok(())
     }
-}
-
-/// `arn:<partition>:iam::<12 digits>:role/<path and name>`, nothing else.
-fn is_role_arn(arn: &str) -> bool {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let [prefix, partition, service, region, account, resource] = parts.as_slice() else {
-        return false;
-    };
-    let name = resource.strip_prefix("role/").unwrap_or("");
-    *prefix == "arn"
-        && partition.starts_with("aws")
-        && partition
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c == '-')
-        && *service == "iam"
-        && region.is_empty()
-        && crate::registry::is_account_id(account)
-        && !name.is_empty()
-        && arn.len() <= 2048
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c))
 }
 
 /// Why `setup` changed nothing.
@@ -386,7 +361,7 @@ fn role_arn_for(registry: &Registry, name: &str) -> Result<String, SetupError> {
             registry_id,
             partition,
             ..
-        } => Ok(format!("arn:{partition}:iam::{registry_id}:role/{name}")),
+        } => Ok(iam::arn(partition, registry_id, "role", name)),
         RegistryKind::Public => Err(SetupError::RoleNameNeedsAccount),
     }
 }
