@@ -55,15 +55,13 @@ pub fn forget_kept_sessions(chain: &Chain, cache: &Cache) {
 pub fn kept_session(hop: &RoleHop, chain: &Chain, cache: &Cache) -> Option<Credentials> {
     let serial = hop.mfa_serial.as_deref()?;
     let role = cache.lookup_role(&mfa_session_key(hop, chain, serial))?;
-    crate::text::remember_secret(role.secret_access_key.expose());
-    crate::text::remember_secret(role.session_token.expose());
-    Some(Credentials::new(
+    Some(super::entered(Credentials::new(
         role.access_key_id,
         role.secret_access_key.expose(),
         Some(role.session_token.expose().clone()),
         UNIX_EPOCH.checked_add(std::time::Duration::from_secs(role.expires_at)),
         "MfaSessionCache",
-    ))
+    )))
 }
 
 /// Assumes the hop's role with `source` credentials; returns the role's credentials.
@@ -155,9 +153,14 @@ pub async fn assume(
             message: "the answer has no credentials".to_string(),
         },
     })?;
-    crate::text::remember_secret(creds.secret_access_key());
-    crate::text::remember_secret(creds.session_token());
     let expires_at = u64::try_from(creds.expiration().secs()).ok();
+    let credentials = super::entered(Credentials::new(
+        creds.access_key_id(),
+        creds.secret_access_key(),
+        Some(creds.session_token().to_string()),
+        expires_at.and_then(|s| UNIX_EPOCH.checked_add(std::time::Duration::from_secs(s))),
+        "AssumeRole",
+    ));
     if let (Some(serial), Some(expires_at)) = (&hop.mfa_serial, expires_at) {
         let kept = CachedRole::new(
             mfa_session_key(hop, chain, serial),
@@ -170,13 +173,7 @@ pub async fn assume(
             crate::text::warn(format_args!("MFA session not kept: {e}"));
         }
     }
-    Ok(Credentials::new(
-        creds.access_key_id(),
-        creds.secret_access_key(),
-        Some(creds.session_token().to_string()),
-        expires_at.and_then(|s| UNIX_EPOCH.checked_add(std::time::Duration::from_secs(s))),
-        "AssumeRole",
-    ))
+    Ok(credentials)
 }
 
 /// Credentials of `role_arn` for a web identity `token` (a Kubernetes service
@@ -213,16 +210,14 @@ pub async fn with_web_identity(
             message: "STS returned no credentials".into(),
         },
     })?;
-    crate::text::remember_secret(creds.secret_access_key());
-    crate::text::remember_secret(creds.session_token());
     let expires_at = u64::try_from(creds.expiration().secs()).ok();
-    Ok(Credentials::new(
+    Ok(super::entered(Credentials::new(
         creds.access_key_id(),
         creds.secret_access_key(),
         Some(creds.session_token().to_string()),
         expires_at.and_then(|s| UNIX_EPOCH.checked_add(std::time::Duration::from_secs(s))),
         "AssumeRoleWithWebIdentity",
-    ))
+    )))
 }
 
 /// The role session name when the profile names none: one that names this tool (it shows

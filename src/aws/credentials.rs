@@ -142,16 +142,13 @@ async fn base(base: &Base, profile: &str, sdk: &SdkConfig) -> Result<Credentials
             secret_access_key,
             session_token,
             ..
-        } => {
-            crate::text::remember_secret(secret_access_key.expose());
-            Ok(Credentials::new(
-                access_key_id,
-                secret_access_key.expose(),
-                session_token.as_ref().map(|t| t.expose().clone()),
-                None,
-                "ProfileFile",
-            ))
-        }
+        } => Ok(super::entered(Credentials::new(
+            access_key_id,
+            secret_access_key.expose(),
+            session_token.as_ref().map(|t| t.expose().clone()),
+            None,
+            "ProfileFile",
+        ))),
         Base::Environment { .. } => {
             provide(base, EnvironmentVariableCredentialsProvider::new()).await
         }
@@ -269,11 +266,7 @@ async fn provide(base: &Base, provider: impl ProvideCredentials) -> Result<Crede
                 detail: credentials_hint(base, &e),
             },
         })?;
-    crate::text::remember_secret(creds.secret_access_key());
-    if let Some(token) = creds.session_token() {
-        crate::text::remember_secret(token);
-    }
-    Ok(creds)
+    Ok(super::entered(creds))
 }
 
 /// What to do about a provider's failure, by the kind of error and the kind of source.

@@ -28,6 +28,20 @@ use crate::profiles::Profiles;
 use crate::registry::Registry;
 use crate::secret::Secret;
 
+/// Credentials as they enter the program, from wherever they come (an STS answer, a
+/// `credential_process`, the profile files, a kept MFA session, an SDK provider):
+/// their secret parts are remembered here, the one place, so nothing this process
+/// prints can carry them ([`crate::text::remember_secret`]).
+pub fn entered(
+    credentials: aws_credential_types::Credentials,
+) -> aws_credential_types::Credentials {
+    crate::text::remember_secret(credentials.secret_access_key());
+    if let Some(token) = credentials.session_token() {
+        crate::text::remember_secret(token);
+    }
+    credentials
+}
+
 /// Time allowed to open a connection to an AWS endpoint.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Time allowed for one attempt of one call (connect, send, read the answer).

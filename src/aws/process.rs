@@ -179,6 +179,7 @@ pub fn parse(text: &str) -> Result<Credentials, ProcessError> {
         .ok_or_else(|| ProcessError::Output("AccessKeyId is missing".into()))?;
     let secret_access_key = string("SecretAccessKey")?
         .ok_or_else(|| ProcessError::Output("SecretAccessKey is missing".into()))?;
+    // Remembered before anything below can fail and say why.
     crate::text::remember_secret(&secret_access_key);
     let session_token = string("SessionToken")?;
     if let Some(token) = &session_token {
@@ -196,13 +197,13 @@ pub fn parse(text: &str) -> Result<Credentials, ProcessError> {
         ),
         None => None,
     };
-    Ok(Credentials::new(
+    Ok(super::entered(Credentials::new(
         access_key_id,
         secret_access_key,
         session_token,
         expiry,
         "CredentialProcess",
-    ))
+    )))
 }
 
 #[cfg(test)]
