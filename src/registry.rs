@@ -12,6 +12,9 @@ use std::fmt;
 pub struct Registry {
     /// The host name, lowercase, without scheme, port or path.
     pub host: String,
+    /// The host and port as docker names the registry (`host:5000`), for the commands
+    /// a message suggests: docker's `credHelpers` key includes the port.
+    pub authority: String,
     /// What kind of registry the host names.
     pub kind: RegistryKind,
 }
@@ -79,17 +82,23 @@ impl Registry {
         } else {
             parse_private(&host)?
         };
-        Some(Registry { host, kind })
+        let authority = authority_of(server_url).unwrap_or_else(|| host.clone());
+        Some(Registry {
+            host,
+            authority,
+            kind,
+        })
     }
 
     /// A custom host name (a proxy, an alias) that stands for ECR registry `registry_id`
     /// in `region`; `None` if the id or region is not valid.
-    pub fn custom(host: &str, registry_id: &str, region: &str) -> Option<Registry> {
-        let host = host_of(host)?;
+    pub fn custom(name: &str, registry_id: &str, region: &str) -> Option<Registry> {
+        let host = host_of(name)?;
         if !is_account_id(registry_id) || !is_region(region) {
             return None;
         }
         Some(Registry {
+            authority: authority_of(name).unwrap_or_else(|| host.clone()),
             host,
             kind: RegistryKind::Private {
                 registry_id: registry_id.to_string(),
@@ -297,6 +306,23 @@ pub fn is_region(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_authority_keeps_the_port_docker_names() {
+        let r =
+            Registry::parse("https://123456789012.dkr.ecr.ap-northeast-1.amazonaws.com:5000/v2/")
+                .unwrap();
+        assert_eq!(r.host, "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com");
+        assert_eq!(
+            r.authority,
+            "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com:5000"
+        );
+        let c = Registry::custom("ecr.example.com:8443", "123456789012", "ap-northeast-1").unwrap();
+        assert_eq!(
+            (c.host.as_str(), c.authority.as_str()),
+            ("ecr.example.com", "ecr.example.com:8443")
+        );
+    }
 
     fn private(host: &str) -> (String, String, &'static str, bool, bool) {
         match Registry::parse(host)

@@ -141,11 +141,12 @@ async fn denied_or_failed(
         profile: identity.profile.clone(),
         operation,
         code,
-        hint: role_profile_hint(&registry.host, profiles),
+        hint: role_profile_hint(&registry.authority, profiles),
     }
 }
 
-/// What to do when a profile without a role was denied: point at a profile that switches role.
+/// What to do when a profile without a role was denied: point at a profile that switches
+/// role, for the registry as docker names it (`host[:port]`).
 fn role_profile_hint(host: &str, profiles: &Profiles) -> String {
     match profiles.names_with_role().next() {
         Some(name) => format!(

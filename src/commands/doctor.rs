@@ -424,7 +424,13 @@ fn cache_check(ctx: &Context, registry: &Registry, identity: &Identity) -> Check
             };
             Check::info("cache", detail)
         }
-        None => Check::info("cache", format!("no token cached in {}", tilde(dir))),
+        None => Check::info(
+            "cache",
+            format!(
+                "no token cached in {} yet: the next get fetches and keeps one (doctor's own check keeps none)",
+                tilde(dir)
+            ),
+        ),
     }
 }
 
