@@ -163,9 +163,9 @@ fn protocol(verb: Verb) -> ExitCode {
 /// error goes to stderr as one line. Exit codes (as the README says): 0 done, 1 a
 /// check failed or the command could not do its job (a failed write to stdout
 /// included), 2 the command line was wrong (clap's own exit code for a usage error,
-/// and ours for arguments it refused, see [`UsageError`]). A reader that went away
+/// and ours for arguments it refused, see [`commands::CommandError`]). A reader that went away
 /// (a broken pipe, `| head`) is not an error, as in ripgrep.
-fn reporting<E: std::fmt::Display + UsageError>(
+fn reporting<E: commands::CommandError>(
     run: impl FnOnce(&mut text::Scrubbed<std::io::Stdout>) -> Result<bool, E>,
 ) -> ExitCode {
     let mut out = text::Scrubbed::new(std::io::stdout());
@@ -204,56 +204,15 @@ fn clap_exit(e: clap::Error) -> ExitCode {
 }
 
 /// What a command's result means for the exit status; its error, on stderr as one line.
-fn user_command<E: std::fmt::Display + UsageError>(result: Result<bool, E>) -> ExitCode {
+fn user_command<E: commands::CommandError>(result: Result<bool, E>) -> ExitCode {
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(err) => {
             let line = text::line(&err);
             let _ = writeln!(std::io::stderr(), "{line}");
-            ExitCode::from(if err.is_usage() { 2 } else { 1 })
+            ExitCode::from(err.exit_code())
         }
-    }
-}
-
-/// Whether an error means the command line itself was wrong (exit 2).
-trait UsageError {
-    fn is_usage(&self) -> bool {
-        false
-    }
-}
-
-impl UsageError for commands::setup::SetupError {
-    fn is_usage(&self) -> bool {
-        matches!(
-            self,
-            commands::setup::SetupError::Invalid { .. }
-                | commands::setup::SetupError::NoRegistry
-                | commands::setup::SetupError::NotEcr(_)
-                | commands::setup::SetupError::BadCustom(_)
-                | commands::setup::SetupError::RoleNameNeedsAccount
-        )
-    }
-}
-impl UsageError for commands::policy::PolicyError {
-    fn is_usage(&self) -> bool {
-        true
-    }
-}
-impl UsageError for commands::doctor::DoctorError {
-    fn is_usage(&self) -> bool {
-        matches!(self, commands::doctor::DoctorError::NotEcr(_))
-    }
-}
-impl UsageError for commands::login::LoginError {
-    fn is_usage(&self) -> bool {
-        matches!(self, commands::login::LoginError::NotEcr(_))
-    }
-}
-impl UsageError for std::io::Error {}
-impl UsageError for commands::registries::RegistriesError {
-    fn is_usage(&self) -> bool {
-        matches!(self, commands::registries::RegistriesError::NotAHost(_))
     }
 }
 

@@ -87,6 +87,16 @@ pub enum DoctorError {
     Runtime(#[from] AwsError),
 }
 
+impl super::CommandError for DoctorError {
+    /// A host that is not ECR is a refused argument (2); the rest, 1.
+    fn exit_code(&self) -> u8 {
+        match self {
+            DoctorError::NotEcr(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
 /// Runs the checks and prints the report; `Ok(true)` if all passed.
 pub fn run(registry: Option<&str>, json: bool, out: &mut impl Write) -> Result<bool, DoctorError> {
     let ctx = Context::load(Context::settings()?)?;

@@ -28,6 +28,16 @@ pub enum LoginError {
     },
 }
 
+impl super::CommandError for LoginError {
+    /// A host that is not ECR is a refused argument (2); the rest, 1.
+    fn exit_code(&self) -> u8 {
+        match self {
+            LoginError::NotEcr(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
 /// The AWS layer's message, with the profile named once (many messages name it already).
 fn naming_the_profile(profile: &str, source: &AwsError) -> String {
     let message = source.to_string();

@@ -52,6 +52,13 @@ pub enum PolicyError {
     Name(String, &'static str),
 }
 
+impl super::CommandError for PolicyError {
+    /// Every policy error is a refused argument (2).
+    fn exit_code(&self) -> u8 {
+        2
+    }
+}
+
 /// The actions that pushing (and pulling) images needs.
 const PUSH_ACTIONS: &[&str] = &[
     "ecr:GetDownloadUrlForLayer",

@@ -29,6 +29,16 @@ pub enum RegistriesError {
     File(#[from] FileError),
 }
 
+impl super::CommandError for RegistriesError {
+    /// A name that is not a host is a refused argument (2); the rest, 1.
+    fn exit_code(&self) -> u8 {
+        match self {
+            RegistriesError::NotAHost(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
 /// `registries`: every registry the helper's settings map, and how.
 pub fn list(out: &mut impl Write) -> Result<bool, RegistriesError> {
     let settings = crate::settings::Settings::load()?;

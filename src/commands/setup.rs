@@ -144,6 +144,20 @@ pub enum SetupError {
     Profiles(#[from] crate::profiles::ProfileError),
 }
 
+impl super::CommandError for SetupError {
+    /// Refused arguments are usage errors (2); the rest, 1.
+    fn exit_code(&self) -> u8 {
+        match self {
+            SetupError::Invalid { .. }
+            | SetupError::NoRegistry
+            | SetupError::NotEcr(_)
+            | SetupError::BadCustom(_)
+            | SetupError::RoleNameNeedsAccount => 2,
+            _ => 1,
+        }
+    }
+}
+
 /// Why a custom registry name (`--registry NAME --registry-id ACCOUNT --region REGION`)
 /// was refused: a usage error, as the one above it.
 #[derive(Debug, thiserror::Error)]
