@@ -110,13 +110,13 @@ pub struct SetupArgs {
     #[arg(long)]
     pub registry: Option<String>,
     /// The registry's account id (with --region, instead of --registry)
-    #[arg(long, requires = "region")]
+    #[arg(long, requires = "region", value_parser = account_id)]
     pub account: Option<String>,
     /// The registry's region (with --account, or with --registry-id)
-    #[arg(long)]
+    #[arg(long, value_parser = region)]
     pub region: Option<String>,
     /// For a custom registry name (a proxy, an alias): the ECR registry id it stands for (with --region)
-    #[arg(long, requires_all = ["registry", "region"])]
+    #[arg(long, requires_all = ["registry", "region"], value_parser = account_id)]
     pub registry_id: Option<String>,
     /// The AWS profile that serves the registry, e.g. ECRLoginAndPushRoleProfile
     #[arg(long)]
@@ -139,10 +139,10 @@ pub struct SetupArgs {
 #[derive(Debug, Args)]
 pub struct PolicyArgs {
     /// The AWS account id
-    #[arg(long)]
+    #[arg(long, value_parser = account_id)]
     pub account: String,
     /// The repositories' region
-    #[arg(long)]
+    #[arg(long, value_parser = region)]
     pub region: String,
     /// A repository the role may use (repeat for more)
     #[arg(long = "repository", required = true)]
@@ -202,5 +202,24 @@ impl From<SetupArgs> for crate::commands::setup::SetupRequest {
             source_profile: args.source_profile,
             dry_run: args.dry_run,
         }
+    }
+}
+
+/// clap's check of an account id ([`crate::registry::is_account_id`]): a bad one is
+/// refused with the command line's usage error, before any command runs.
+fn account_id(value: &str) -> Result<String, &'static str> {
+    if crate::registry::is_account_id(value) {
+        Ok(value.to_string())
+    } else {
+        Err("an AWS account id is 12 digits")
+    }
+}
+
+/// clap's check of a region name ([`crate::registry::is_region`]).
+fn region(value: &str) -> Result<String, &'static str> {
+    if crate::registry::is_region(value) {
+        Ok(value.to_string())
+    } else {
+        Err("a region name looks like ap-northeast-1")
     }
 }
