@@ -159,10 +159,8 @@ fn skopeo_and_a_legacy_docker_build_use_the_helper_too() {
     let ecr = Registry::start(Some(("AWS", PASSWORD)));
     let ecr_host = format!("{REGISTRY}:{}", ecr.port);
     let engine = Engine::start(&[REGISTRY], std::slice::from_ref(&ecr_host));
-    let sandbox = Sandbox::new(&proxy.endpoint);
+    let sandbox = Sandbox::mapped(&proxy.endpoint);
     let mut docker = DockerClient::new(&engine, &[(ecr_host.clone(), "ecr-role")]);
-    sandbox
-        .write_settings(serde_json::json!({"registries": {REGISTRY: {"profile": ROLE_PROFILE}}}));
     docker.env = vec![
         ("HOME".into(), sandbox.home.path().display().to_string()),
         ("AWS_ENDPOINT_URL".into(), proxy.endpoint.clone()),

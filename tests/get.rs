@@ -7,25 +7,9 @@ use std::os::unix::fs::PermissionsExt;
 
 use support::*;
 
-/// A sandbox whose settings map the user story's registry to the role profile.
-fn mapped_sandbox(proxy: &Proxy) -> Sandbox {
-    let sandbox = Sandbox::new(&proxy.endpoint);
-    sandbox
-        .write_settings(serde_json::json!({"registries": {REGISTRY: {"profile": ROLE_PROFILE}}}));
-    sandbox
-}
-
+/// The one cached token file.
 fn token_file(sandbox: &Sandbox) -> std::path::PathBuf {
-    let files: Vec<_> = std::fs::read_dir(sandbox.cache_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("token-")
-        })
-        .collect();
+    let files = sandbox.token_files();
     assert_eq!(files.len(), 1, "one cached token: {files:?}");
     files[0].clone()
 }
@@ -33,7 +17,7 @@ fn token_file(sandbox: &Sandbox) -> std::path::PathBuf {
 #[test]
 fn role_profile_gets_the_token_then_serves_it_from_the_cache() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped_sandbox(&proxy);
+    let sandbox = Sandbox::mapped(&proxy.endpoint);
 
     let out = sandbox.get(REGISTRY, &[]);
     assert_credentials(&out, REGISTRY, PASSWORD);
@@ -41,16 +25,8 @@ fn role_profile_gets_the_token_then_serves_it_from_the_cache() {
     assert_eq!(proxy.count("sts:AssumeRole"), 1);
     assert_eq!(proxy.count("ecr:GetAuthorizationToken"), 1);
 
-    let dir_mode = std::fs::metadata(sandbox.cache_dir())
-        .unwrap()
-        .permissions()
-        .mode();
-    assert_eq!(dir_mode & 0o777, 0o700);
-    let file_mode = std::fs::metadata(token_file(&sandbox))
-        .unwrap()
-        .permissions()
-        .mode();
-    assert_eq!(file_mode & 0o777, 0o600);
+    assert_eq!(mode(&sandbox.cache_dir()), 0o700);
+    assert_eq!(mode(&token_file(&sandbox)), 0o600);
 
     let calls = proxy.total();
     let out = sandbox.get(REGISTRY, &[]);
@@ -83,7 +59,7 @@ fn role_profile_gets_the_token_then_serves_it_from_the_cache() {
 fn a_cache_hit_opens_no_connection_no_tls_roots_and_no_threads() {
     let strace = require_program("strace");
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped_sandbox(&proxy);
+    let sandbox = Sandbox::mapped(&proxy.endpoint);
     let trace = |name: &str| {
         let log = sandbox.home.path().join(name);
         let mut cmd = std::process::Command::new(&strace);
@@ -121,22 +97,18 @@ fn the_users_own_profile_is_denied_with_a_clear_message() {
     let proxy = Proxy::start(&moto().endpoint);
     let sandbox = Sandbox::new(&proxy.endpoint);
     let out = sandbox.get(REGISTRY, &[]);
-    assert_eq!(out.status.code(), Some(1));
-    let message = stdout(&out);
-    assert_ne!(message.trim(), "credentials not found in native keychain");
-    assert_eq!(message.lines().count(), 1, "{message}");
-    for part in [
-        "docker-credential-ecr-role: ",
-        REGISTRY,
-        "profile default",
-        "user-for-switch may not call ecr:GetAuthorizationToken",
-        "AccessDenied",
-        "ECR_ROLE_PROFILE=ECRLoginAndPushRoleProfile",
-    ] {
-        assert!(message.contains(part), "{part:?} missing from {message:?}");
-    }
-    assert_eq!(stderr(&out), message, "the same line goes to the terminal");
-    assert!(!message.contains(&moto().secret_access_key));
+    assert_one_line_error(
+        &out,
+        &[
+            "docker-credential-ecr-role: ",
+            REGISTRY,
+            "profile default",
+            "user-for-switch may not call ecr:GetAuthorizationToken",
+            "AccessDenied",
+            "ECR_ROLE_PROFILE=ECRLoginAndPushRoleProfile",
+        ],
+    );
+    assert!(!stdout(&out).contains(&moto().secret_access_key));
 }
 
 #[test]
@@ -144,23 +116,21 @@ fn a_role_the_user_may_not_assume_fails_clearly() {
     let proxy = Proxy::start(&moto().endpoint);
     let sandbox = Sandbox::new(&proxy.endpoint);
     let out = sandbox.get(REGISTRY, &[("ECR_ROLE_PROFILE", "OtherRoleProfile")]);
-    assert_eq!(out.status.code(), Some(1));
-    let message = stdout(&out);
-    for part in [
-        "profile OtherRoleProfile (role OtherRole, from ECR_ROLE_PROFILE)",
-        "user-for-switch may not assume role OtherRole (AccessDenied)",
-        "allow sts:AssumeRole on arn:aws:iam::123456789012:role/OtherRole",
-    ] {
-        assert!(message.contains(part), "{part:?} missing from {message:?}");
-    }
-    assert_eq!(stderr(&out), message);
+    assert_one_line_error(
+        &out,
+        &[
+            "profile OtherRoleProfile (role OtherRole, from ECR_ROLE_PROFILE)",
+            "user-for-switch may not assume role OtherRole (AccessDenied)",
+            "allow sts:AssumeRole on arn:aws:iam::123456789012:role/OtherRole",
+        ],
+    );
     assert_eq!(proxy.count("ecr:GetAuthorizationToken"), 0);
 }
 
 #[test]
 fn hosts_that_are_not_ecr_get_the_not_found_text_and_nothing_on_stderr() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped_sandbox(&proxy);
+    let sandbox = Sandbox::mapped(&proxy.endpoint);
     for host in [
         "index.docker.io",
         "https://index.docker.io/v1/",
@@ -181,7 +151,7 @@ fn hosts_that_are_not_ecr_get_the_not_found_text_and_nothing_on_stderr() {
 #[test]
 fn aws_profile_does_not_override_the_registry_mapping() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped_sandbox(&proxy);
+    let sandbox = Sandbox::mapped(&proxy.endpoint);
     let out = sandbox.get(REGISTRY, &[("AWS_PROFILE", "OtherRoleProfile")]);
     assert_credentials(&out, REGISTRY, PASSWORD);
 }
@@ -189,7 +159,7 @@ fn aws_profile_does_not_override_the_registry_mapping() {
 #[test]
 fn store_list_and_erase() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped_sandbox(&proxy);
+    let sandbox = Sandbox::mapped(&proxy.endpoint);
 
     let out = sandbox.run(
         &["store"],
@@ -234,7 +204,7 @@ fn store_list_and_erase() {
 #[test]
 fn the_cache_can_be_turned_off() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped_sandbox(&proxy);
+    let sandbox = Sandbox::mapped(&proxy.endpoint);
     for var in ["AWS_ECR_DISABLE_CACHE", "ECR_ROLE_DISABLE_CACHE"] {
         let before = proxy.count("ecr:GetAuthorizationToken");
         for _ in 0..2 {
@@ -258,7 +228,7 @@ fn the_cache_can_be_turned_off() {
 #[test]
 fn a_corrupt_or_foreign_cache_file_is_replaced() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped_sandbox(&proxy);
+    let sandbox = Sandbox::mapped(&proxy.endpoint);
     assert_credentials(&sandbox.get(REGISTRY, &[]), REGISTRY, PASSWORD);
     let file = token_file(&sandbox);
 
@@ -278,14 +248,13 @@ fn a_corrupt_or_foreign_cache_file_is_replaced() {
         3,
         "a readable-by-others file is not trusted"
     );
-    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
-    assert_eq!(mode & 0o777, 0o600);
+    assert_eq!(mode(&file), 0o600);
 }
 
 #[test]
 fn an_unwritable_cache_still_returns_credentials() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped_sandbox(&proxy);
+    let sandbox = Sandbox::mapped(&proxy.endpoint);
     let not_a_dir = sandbox.home.path().join("file");
     std::fs::write(&not_a_dir, "").unwrap();
     let cache = not_a_dir.join("cache");
@@ -296,7 +265,7 @@ fn an_unwritable_cache_still_returns_credentials() {
 #[test]
 fn a_stale_token_is_refreshed_and_a_failed_refresh_falls_back_to_it() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped_sandbox(&proxy);
+    let sandbox = Sandbox::mapped(&proxy.endpoint);
     assert_credentials(&sandbox.get(REGISTRY, &[]), REGISTRY, PASSWORD);
     let file = token_file(&sandbox);
 
@@ -394,14 +363,11 @@ fn version_and_help() {
 fn a_source_profile_that_switches_role_itself_is_followed() {
     let proxy = Proxy::start(&moto().endpoint);
     let sandbox = Sandbox::new(&proxy.endpoint);
-    let config = sandbox.home.path().join(".aws/config");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str(
+    sandbox.add_profiles(
         "\n[profile chained]\nrole_arn = arn:aws:iam::123456789012:role/OtherRole\nsource_profile = ECRLoginAndPushRoleProfile\n\
          \n[profile loop-a]\nrole_arn = arn:aws:iam::123456789012:role/OtherRole\nsource_profile = loop-b\n\
          \n[profile loop-b]\nrole_arn = arn:aws:iam::123456789012:role/OtherRole\nsource_profile = loop-a\n",
     );
-    std::fs::write(&config, text).unwrap();
 
     // The first hop (user → ECRLoginAndPushRole) succeeds; the second is made as that
     // role, which has no sts:AssumeRole permission, and the message says so.

@@ -12,46 +12,6 @@ use std::time::{Duration, Instant};
 use support::proxy::Fault;
 use support::*;
 
-/// A sandbox whose helper serves every registry through the role profile.
-fn mapped(proxy: &Proxy) -> Sandbox {
-    let sandbox = Sandbox::new(&proxy.endpoint);
-    sandbox.write_settings(serde_json::json!({"default_profile": ROLE_PROFILE}));
-    sandbox
-}
-
-fn token_files(sandbox: &Sandbox) -> Vec<std::path::PathBuf> {
-    std::fs::read_dir(sandbox.cache_dir())
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .unwrap()
-                        .to_string_lossy()
-                        .starts_with("token-")
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Runs `get` and returns its output and how long it took.
-fn timed_get(sandbox: &Sandbox, env: &[(&str, &str)]) -> (std::process::Output, Duration) {
-    let start = Instant::now();
-    let out = sandbox.get(REGISTRY, env);
-    (out, start.elapsed())
-}
-
-fn assert_one_line_error(out: &std::process::Output, parts: &[&str]) {
-    assert_eq!(out.status.code(), Some(1), "stdout {:?}", stdout(out));
-    let message = stdout(out);
-    assert_eq!(message.lines().count(), 1, "one line: {message:?}");
-    for part in parts {
-        assert!(message.contains(part), "{part:?} missing from {message:?}");
-    }
-    assert_eq!(stderr(out), message, "the same line on stderr");
-}
-
 #[test]
 fn sixty_four_concurrent_gets_make_one_fetch() {
     let proxy = Proxy::start(&moto().endpoint);
@@ -61,7 +21,7 @@ fn sixty_four_concurrent_gets_make_one_fetch() {
         1,
         Fault::Delay(Duration::from_millis(500)),
     );
-    let sandbox = mapped(&proxy);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
     let outputs: Vec<_> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..64)
             .map(|_| s.spawn(|| sandbox.get(REGISTRY, &[])))
@@ -78,7 +38,7 @@ fn sixty_four_concurrent_gets_make_one_fetch() {
         "{:?}",
         proxy.counts()
     );
-    let files = token_files(&sandbox);
+    let files = sandbox.token_files();
     assert_eq!(files.len(), 1);
     let text = std::fs::read_to_string(&files[0]).unwrap();
     serde_json::from_str::<serde_json::Value>(&text).expect("the cache is valid JSON");
@@ -87,9 +47,9 @@ fn sixty_four_concurrent_gets_make_one_fetch() {
 #[test]
 fn gets_killed_mid_fetch_or_write_leave_a_readable_cache() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped(&proxy);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
     for i in 0..24u64 {
-        for file in token_files(&sandbox) {
+        for file in sandbox.token_files() {
             std::fs::remove_file(file).unwrap();
         }
         let mut child = sandbox
@@ -109,7 +69,7 @@ fn gets_killed_mid_fetch_or_write_leave_a_readable_cache() {
         std::thread::sleep(Duration::from_millis(i * 2));
         unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
         let _ = child.wait();
-        for file in token_files(&sandbox) {
+        for file in sandbox.token_files() {
             let text = std::fs::read_to_string(&file).unwrap();
             let entry: serde_json::Value = serde_json::from_str(&text)
                 .unwrap_or_else(|e| panic!("a killed get left a torn cache file ({e}): {text:?}"));
@@ -123,7 +83,7 @@ fn gets_killed_mid_fetch_or_write_leave_a_readable_cache() {
 fn gets_for_different_registries_do_not_wait_for_each_other() {
     let proxy = Proxy::start(&moto().endpoint);
     proxy.inject("sts:AssumeRole", 1, Fault::Delay(Duration::from_secs(4)));
-    let sandbox = mapped(&proxy);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
     let mut slow = sandbox.command(&["get"]);
     slow.stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -169,7 +129,7 @@ fn throttling_is_retried_with_backoff() {
             code: "ThrottlingException",
         },
     );
-    let sandbox = mapped(&proxy);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
     assert_credentials(&sandbox.get(REGISTRY, &[]), REGISTRY, PASSWORD);
     assert_eq!(proxy.count("sts:AssumeRole"), 3);
     assert_eq!(proxy.count("ecr:GetAuthorizationToken"), 3);
@@ -186,8 +146,8 @@ fn persistent_throttling_is_a_clear_error_in_bounded_time() {
             code: "ThrottlingException",
         },
     );
-    let sandbox = mapped(&proxy);
-    let (out, took) = timed_get(&sandbox, &[]);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
+    let (out, took) = sandbox.timed_get(REGISTRY, &[]);
     assert_one_line_error(
         &out,
         &["ecr:GetAuthorizationToken failed: ThrottlingException"],
@@ -212,7 +172,7 @@ fn server_errors_are_retried_then_reported() {
         },
     );
     proxy.inject("sts:AssumeRole", 1, Fault::Drop);
-    let sandbox = mapped(&proxy);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
     assert_credentials(&sandbox.get(REGISTRY, &[]), REGISTRY, PASSWORD);
 
     let proxy = Proxy::start(&moto().endpoint);
@@ -224,8 +184,8 @@ fn server_errors_are_retried_then_reported() {
             code: "ServiceUnavailable",
         },
     );
-    let sandbox = mapped(&proxy);
-    let (out, took) = timed_get(&sandbox, &[]);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
+    let (out, took) = sandbox.timed_get(REGISTRY, &[]);
     assert_one_line_error(&out, &["sts:AssumeRole failed: ServiceUnavailable"]);
     assert!(took < Duration::from_secs(40), "took {took:?}");
 }
@@ -234,8 +194,8 @@ fn server_errors_are_retried_then_reported() {
 fn a_malformed_answer_is_a_clear_error() {
     let proxy = Proxy::start(&moto().endpoint);
     proxy.inject("ecr:GetAuthorizationToken", 1000, Fault::Malformed);
-    let sandbox = mapped(&proxy);
-    let (out, took) = timed_get(&sandbox, &[]);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
+    let (out, took) = sandbox.timed_get(REGISTRY, &[]);
     assert_one_line_error(&out, &["ecr:GetAuthorizationToken failed"]);
     assert!(took < Duration::from_secs(40), "took {took:?}");
 }
@@ -248,7 +208,7 @@ fn a_slow_endpoint_is_waited_for() {
         1,
         Fault::Delay(Duration::from_secs(2)),
     );
-    let sandbox = mapped(&proxy);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
     assert_credentials(&sandbox.get(REGISTRY, &[]), REGISTRY, PASSWORD);
     assert_eq!(
         proxy.count("ecr:GetAuthorizationToken"),
@@ -259,9 +219,9 @@ fn a_slow_endpoint_is_waited_for() {
 
 #[test]
 fn an_endpoint_that_is_down_fails_fast_and_clearly() {
-    let sandbox = mapped(&Proxy::start(&moto().endpoint));
+    let sandbox = Sandbox::role_by_default(&Proxy::start(&moto().endpoint).endpoint);
     let closed = format!("http://127.0.0.1:{}", free_port());
-    let (out, took) = timed_get(&sandbox, &[("AWS_ENDPOINT_URL", &closed)]);
+    let (out, took) = sandbox.timed_get(REGISTRY, &[("AWS_ENDPOINT_URL", &closed)]);
     assert_one_line_error(
         &out,
         &[
@@ -277,8 +237,8 @@ fn an_endpoint_that_is_down_fails_fast_and_clearly() {
 fn a_black_holed_endpoint_times_out_instead_of_hanging() {
     let proxy = Proxy::start(&moto().endpoint);
     proxy.inject("sts:AssumeRole", 1000, Fault::BlackHole);
-    let sandbox = mapped(&proxy);
-    let (out, took) = timed_get(&sandbox, &[]);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
+    let (out, took) = sandbox.timed_get(REGISTRY, &[]);
     assert_one_line_error(&out, &["sts:AssumeRole failed", "timeout"]);
     assert!(took < Duration::from_secs(40), "took {took:?}");
 }
@@ -290,9 +250,9 @@ fn a_black_holed_endpoint_times_out_instead_of_hanging() {
 #[test]
 fn a_cache_that_is_not_ours_is_never_trusted_nor_written_through() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped(&proxy);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
     assert_credentials(&sandbox.get(REGISTRY, &[]), REGISTRY, PASSWORD);
-    let file = token_files(&sandbox).remove(0);
+    let file = sandbox.token_files().remove(0);
 
     // A token file owned by another user is ignored (and replaced by one of ours).
     std::os::unix::fs::chown(&file, Some(65534), Some(65534)).unwrap();
@@ -330,7 +290,7 @@ fn a_cache_that_is_not_ours_is_never_trusted_nor_written_through() {
     std::fs::remove_file(sandbox.cache_dir()).unwrap();
     std::fs::rename(&elsewhere, sandbox.cache_dir()).unwrap();
     std::fs::set_permissions(sandbox.cache_dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    for f in token_files(&sandbox) {
+    for f in sandbox.token_files() {
         std::fs::remove_file(f).unwrap();
     }
     let out = sandbox.get(REGISTRY, &[]);
@@ -340,13 +300,13 @@ fn a_cache_that_is_not_ours_is_never_trusted_nor_written_through() {
         "{}",
         stderr(&out)
     );
-    let mode = std::fs::metadata(sandbox.cache_dir())
-        .unwrap()
-        .permissions()
-        .mode();
-    assert_eq!(mode & 0o777, 0o755, "an existing directory keeps its mode");
+    assert_eq!(
+        mode(&sandbox.cache_dir()),
+        0o755,
+        "an existing directory keeps its mode"
+    );
     assert!(
-        token_files(&sandbox).is_empty(),
+        sandbox.token_files().is_empty(),
         "nothing cached in a loose directory"
     );
 }
@@ -371,7 +331,7 @@ fn no_aws_setup_at_all_is_a_clear_message_without_hanging() {
 
     // No HOME at all, with every path given by the environment: works.
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped(&proxy);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
     let h = sandbox.home.path();
     let mut cmd = Command::new(HELPER);
     cmd.arg("get")
@@ -391,7 +351,7 @@ fn no_aws_setup_at_all_is_a_clear_message_without_hanging() {
 #[test]
 fn hostile_input_is_rejected_cleanly() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped(&proxy);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
     let mut flood = Command::new(HELPER);
     flood
         .arg("get")
@@ -442,13 +402,15 @@ fn hostile_input_is_rejected_cleanly() {
 #[test]
 fn no_secret_ever_shows_outside_the_protocol_answer_and_the_cache() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped(&proxy).with_env("ECR_ROLE_LOG", "1").with_env(
-        "PATH",
-        &format!(
-            "{}:/usr/bin:/bin",
-            std::path::Path::new(HELPER).parent().unwrap().display()
-        ),
-    );
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint)
+        .with_env("ECR_ROLE_LOG", "1")
+        .with_env(
+            "PATH",
+            &format!(
+                "{}:/usr/bin:/bin",
+                std::path::Path::new(HELPER).parent().unwrap().display()
+            ),
+        );
     let docker_login_secret = "docker-login-secret-9f8e7d";
     let mut outputs = Vec::new();
     let mut run = |args: &[&str], stdin: &str, env: &[(&str, &str)]| {
@@ -543,10 +505,7 @@ fn no_secret_ever_shows_outside_the_protocol_answer_and_the_cache() {
     let log = sandbox.cache_dir().join("debug.log");
     let log_text = std::fs::read_to_string(&log).expect("ECR_ROLE_LOG=1 writes the log");
     assert!(log_text.contains("cache hit"), "{log_text}");
-    assert_eq!(
-        std::fs::metadata(&log).unwrap().permissions().mode() & 0o777,
-        0o600
-    );
+    assert_eq!(mode(&log), 0o600);
     fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             if e.path().is_dir() {
@@ -561,8 +520,7 @@ fn no_secret_ever_shows_outside_the_protocol_answer_and_the_cache() {
     for file in files {
         let name = file.file_name().unwrap().to_string_lossy().to_string();
         if name.starts_with("token-") {
-            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
             continue;
         }
         if file.ends_with(".aws/credentials") {
@@ -582,9 +540,11 @@ fn no_secret_ever_shows_outside_the_protocol_answer_and_the_cache() {
 #[test]
 fn the_debug_log_is_capped() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped(&proxy);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
     let log = sandbox.home.path().join("helper.log");
     std::fs::write(&log, vec![b'x'; 1024 * 1024 + 1]).unwrap();
+    // A log of ours is 0600: the helper writes to no other (hostile.rs tests that).
+    std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o600)).unwrap();
     let out = sandbox.get(REGISTRY, &[("ECR_ROLE_LOG", log.to_str().unwrap())]);
     assert_credentials(&out, REGISTRY, PASSWORD);
     let rotated = sandbox.home.path().join("helper.log.1");

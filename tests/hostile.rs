@@ -19,40 +19,12 @@ const GET_DEADLINE: Duration = Duration::from_secs(30);
 /// What process start-up and the last write may add to it.
 const SLACK: Duration = Duration::from_secs(2);
 
-fn mapped(proxy: &Proxy) -> Sandbox {
-    let sandbox = Sandbox::new(&proxy.endpoint);
-    sandbox.write_settings(serde_json::json!({"default_profile": ROLE_PROFILE}));
-    sandbox
-}
-
-fn files_named(dir: &Path, prefix: &str) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.path())
-                .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn mode(path: &Path) -> u32 {
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
-}
-
 fn mkfifo(path: &Path) {
     let status = Command::new(require_program("mkfifo"))
         .arg(path)
         .status()
         .unwrap();
     assert!(status.success());
-}
-
-/// `get`, timed.
-fn timed(sandbox: &Sandbox, env: &[(&str, &str)]) -> (std::process::Output, Duration) {
-    let start = Instant::now();
-    let out = sandbox.get(REGISTRY, env);
-    (out, start.elapsed())
 }
 
 /// The lock file of the sandbox's one key (made by a first `get`), with the token forgotten.
@@ -65,15 +37,6 @@ fn lock_file_after_logout(sandbox: &Sandbox) -> PathBuf {
     locks[0].clone()
 }
 
-fn assert_one_clean_line(text: &str) {
-    assert_eq!(text.lines().count(), 1, "one line: {text:?}");
-    assert!(
-        !text.trim_end_matches('\n').chars().any(char::is_control),
-        "no control characters: {text:?}"
-    );
-    assert!(text.len() <= 1100, "bounded: {} bytes", text.len());
-}
-
 // 1. The machine.
 
 #[cfg_attr(
@@ -83,12 +46,12 @@ fn assert_one_clean_line(text: &str) {
 #[test]
 fn an_existing_cache_directory_is_refused_never_altered() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped(&proxy);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
     // A shared directory, as `ECR_ROLE_CACHE_DIR=/tmp` in a root CI job would name.
     let shared = TempDir::new("shared-tmp");
     std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
-    let (out, _) = timed(
-        &sandbox,
+    let (out, _) = sandbox.timed_get(
+        REGISTRY,
         &[("ECR_ROLE_CACHE_DIR", shared.path().to_str().unwrap())],
     );
     assert_credentials(&out, REGISTRY, PASSWORD);
@@ -108,8 +71,8 @@ fn an_existing_cache_directory_is_refused_never_altered() {
     let foreign = TempDir::new("foreign");
     std::os::unix::fs::chown(foreign.path(), Some(4242), Some(4242)).unwrap();
     std::fs::set_permissions(foreign.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
-    let (out, _) = timed(
-        &sandbox,
+    let (out, _) = sandbox.timed_get(
+        REGISTRY,
         &[("ECR_ROLE_CACHE_DIR", foreign.path().to_str().unwrap())],
     );
     assert_credentials(&out, REGISTRY, PASSWORD);
@@ -122,11 +85,11 @@ fn an_existing_cache_directory_is_refused_never_altered() {
 #[test]
 fn a_fifo_at_the_log_path_does_not_hang_even_a_cache_hit() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped(&proxy);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
     assert_credentials(&sandbox.get(REGISTRY, &[]), REGISTRY, PASSWORD);
     let fifo = sandbox.home.path().join("debug.fifo");
     mkfifo(&fifo);
-    let (out, took) = timed(&sandbox, &[("ECR_ROLE_LOG", fifo.to_str().unwrap())]);
+    let (out, took) = sandbox.timed_get(REGISTRY, &[("ECR_ROLE_LOG", fifo.to_str().unwrap())]);
     assert_credentials(&out, REGISTRY, PASSWORD);
     assert!(took < GET_DEADLINE, "took {took:?}");
 }
@@ -134,11 +97,11 @@ fn a_fifo_at_the_log_path_does_not_hang_even_a_cache_hit() {
 #[test]
 fn a_fifo_at_the_lock_path_does_not_hang_a_cold_get() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped(&proxy);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
     let lock = lock_file_after_logout(&sandbox);
     std::fs::remove_file(&lock).unwrap();
     mkfifo(&lock);
-    let (out, took) = timed(&sandbox, &[]);
+    let (out, took) = sandbox.timed_get(REGISTRY, &[]);
     assert_credentials(&out, REGISTRY, PASSWORD);
     assert!(took < GET_DEADLINE, "took {took:?}");
 }
@@ -150,32 +113,12 @@ fn a_fifo_at_the_lock_path_does_not_hang_a_cold_get() {
 #[test]
 fn a_lock_held_by_another_process_costs_at_most_the_lock_wait() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped(&proxy);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
     let lock = lock_file_after_logout(&sandbox);
     // A real flock(1) holder that never lets go on its own.
-    let mut holder = Command::new(require_program("flock"))
-        .arg("-x")
-        .arg(&lock)
-        .arg(require_program("cat"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // flock(1) says nothing once it holds the lock; `flock -n` failing shows it does.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Command::new(require_program("flock"))
-        .args(["-n", "-s"])
-        .arg(&lock)
-        .arg("true")
-        .status()
-        .unwrap()
-        .success()
-    {
-        assert!(Instant::now() < deadline, "flock never took the lock");
-    }
-    let (out, took) = timed(&sandbox, &[]);
-    let _ = holder.kill();
-    let _ = holder.wait();
+    let holder = LockHolder::hold(&lock);
+    let (out, took) = sandbox.timed_get(REGISTRY, &[]);
+    drop(holder);
     assert_credentials(&out, REGISTRY, PASSWORD);
     assert!(took < GET_DEADLINE, "took {took:?}");
 }
@@ -187,7 +130,7 @@ fn a_lock_held_by_another_process_costs_at_most_the_lock_wait() {
 #[test]
 fn a_stopped_get_holding_the_lock_costs_at_most_the_lock_wait() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped(&proxy);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
     let lock = lock_file_after_logout(&sandbox);
     // The first get holds the lock while its AssumeRole is slow; it is then stopped.
     proxy.inject("sts:AssumeRole", 1, Fault::Delay(Duration::from_secs(20)));
@@ -209,7 +152,7 @@ fn a_stopped_get_holding_the_lock_costs_at_most_the_lock_wait() {
             Instant::now() < deadline,
             "the first get never called AssumeRole"
         );
-        std::thread::yield_now();
+        std::thread::sleep(Duration::from_millis(10));
     }
     // SAFETY: signalling our own child.
     unsafe { libc::kill(first.id() as i32, libc::SIGSTOP) };
@@ -223,7 +166,7 @@ fn a_stopped_get_holding_the_lock_costs_at_most_the_lock_wait() {
             .success(),
         "the stopped get holds the lock"
     );
-    let (out, took) = timed(&sandbox, &[]);
+    let (out, took) = sandbox.timed_get(REGISTRY, &[]);
     // SAFETY: as above.
     unsafe { libc::kill(first.id() as i32, libc::SIGKILL) };
     let _ = first.wait();
@@ -240,7 +183,7 @@ fn a_hanging_credential_process_ends_at_the_documented_deadline() {
         format!("[profile slow]\nrole_arn = {ROLE_ARN}\nsource_profile = src\n[profile src]\ncredential_process = sleep 4545\n"),
     )
     .unwrap();
-    let (out, took) = timed(&sandbox, &[("ECR_ROLE_PROFILE", "slow")]);
+    let (out, took) = sandbox.timed_get(REGISTRY, &[("ECR_ROLE_PROFILE", "slow")]);
     // Third review, item 11: the credential_process does not outlive the deadline.
     let left = Command::new(require_program("pgrep"))
         .args(["-f", "sleep 4545"])
@@ -251,13 +194,7 @@ fn a_hanging_credential_process_ends_at_the_documented_deadline() {
         "the credential_process outlived the get: pid {}",
         String::from_utf8_lossy(&left.stdout)
     );
-    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
-    assert!(
-        stdout(&out).contains("no answer within 30 s"),
-        "{}",
-        stdout(&out)
-    );
-    assert_one_clean_line(&stdout(&out));
+    assert_one_line_error(&out, &["no answer within 30 s"]);
     assert!(
         took <= GET_DEADLINE + SLACK,
         "get must end within the documented {GET_DEADLINE:?}: took {took:?}"
@@ -273,7 +210,7 @@ fn a_hanging_credential_process_ends_at_the_documented_deadline() {
 #[test]
 fn the_log_is_never_written_into_another_users_file() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped(&proxy);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
     let shared = TempDir::new("log-shared");
     std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
     let planted = shared.path().join("helper.log");
@@ -293,7 +230,7 @@ fn the_log_is_never_written_into_another_users_file() {
 #[test]
 fn an_existing_log_someone_opened_up_is_refused_not_repaired() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped(&proxy);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
     let log = sandbox.home.path().join("helper.log");
     std::fs::write(&log, "").unwrap();
     std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -316,7 +253,7 @@ fn an_existing_log_someone_opened_up_is_refused_not_repaired() {
 #[test]
 fn log_directories_are_private_whatever_the_umask() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped(&proxy);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
     let log = sandbox.home.path().join("logs/deeper/helper.log");
     let mut cmd = sandbox.command(&[]);
     cmd.env("ECR_ROLE_LOG", &log);
@@ -338,10 +275,10 @@ fn log_directories_are_private_whatever_the_umask() {
 #[test]
 fn an_endpoint_expiry_is_capped_at_twelve_hours() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped(&proxy);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
     proxy.set_token_ttl(Duration::from_secs(100 * 365 * 86_400));
     assert_credentials(&sandbox.get(REGISTRY, &[]), REGISTRY, PASSWORD);
-    let file = &files_named(&sandbox.cache_dir(), "token-")[0];
+    let file = &sandbox.token_files()[0];
     let entry: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
     let lifetime = entry["expires_at"].as_u64().unwrap() - entry["fetched_at"].as_u64().unwrap();
@@ -351,7 +288,7 @@ fn an_endpoint_expiry_is_capped_at_twelve_hours() {
 #[test]
 fn hostile_error_text_reaches_the_terminal_as_one_clean_bounded_line() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped(&proxy);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
     proxy.inject(
         "ecr:GetAuthorizationToken",
         10,
@@ -361,16 +298,13 @@ fn hostile_error_text_reaches_the_terminal_as_one_clean_bounded_line() {
             message: "\u{1b}]52;c;ZXZpbA==\u{7}\r\u{1b}[2Kall good\nsecond line".into(),
         },
     );
-    let out = sandbox.get(REGISTRY, &[]);
-    assert_eq!(out.status.code(), Some(1));
-    assert_one_clean_line(&stdout(&out));
-    assert_one_clean_line(&stderr(&out));
+    assert_one_line_error(&sandbox.get(REGISTRY, &[]), &[]);
 }
 
 #[test]
 fn an_endpoint_echoing_a_session_token_gets_it_scrubbed() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped(&proxy);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
     proxy.inject("ecr:GetAuthorizationToken", 10, Fault::EchoSessionToken);
     let out = sandbox.get(REGISTRY, &[]);
     assert_eq!(out.status.code(), Some(1));
@@ -391,28 +325,11 @@ fn an_endpoint_echoing_a_session_token_gets_it_scrubbed() {
 fn names_from_the_users_files_are_printed_clean() {
     let proxy = Proxy::start(&moto().endpoint);
     let sandbox = Sandbox::new(&proxy.endpoint);
-    let config = sandbox.home.path().join(".aws/config");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str(&format!(
+    sandbox.add_profiles(&format!(
         "[profile mfa]\nrole_arn = {ROLE_ARN}\nsource_profile = default\nmfa_serial = arn:aws:iam::1:mfa/x\u{1b}]52;c;ZXZpbA==\u{7}\n"
     ));
-    std::fs::write(&config, text).unwrap();
-    let mut cmd = Command::new(require_program("setsid"));
-    cmd.arg("-w").arg(HELPER).arg("get").env_clear().envs(
-        sandbox
-            .command(&[])
-            .env("ECR_ROLE_PROFILE", "mfa")
-            .get_envs()
-            .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
-    );
-    let out = run_with_stdin(&mut cmd, REGISTRY.as_bytes());
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stdout(&out).contains("needs an MFA code"),
-        "{}",
-        stdout(&out)
-    );
-    assert_one_clean_line(&stdout(&out));
+    let out = sandbox.run_without_terminal(&["get"], REGISTRY, &[("ECR_ROLE_PROFILE", "mfa")]);
+    assert_one_line_error(&out, &["needs an MFA code"]);
 }
 
 // 6. Secrets stay secret.
@@ -461,7 +378,7 @@ fn setup_dry_run_masks_every_secret_in_its_diffs() {
 #[test]
 fn a_parse_error_never_quotes_a_secret() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped(&proxy);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
     std::fs::write(
         sandbox.home.path().join(".aws/credentials"),
         "[default]\naws_access_key_id = AKIAEXAMPLE\nwJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY\n",
@@ -524,7 +441,7 @@ fn setup_refuses_an_arn_with_an_injected_line() {
 #[test]
 fn stale_temp_files_of_a_killed_get_are_removed() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped(&proxy);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
     let _ = lock_file_after_logout(&sandbox);
     // What a get killed between write and rename leaves: a temp file holding a token.
     let stale = sandbox
@@ -564,14 +481,14 @@ fn registries_remove_keeps_other_helpers_entries() {
 fn a_token_over_64_kib_is_cached_like_any_other() {
     // Item 12 of the third review: such a token was fetched again on every get.
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped(&proxy);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
     proxy.set_token_padding(70 * 1024);
     for _ in 0..2 {
         let out = sandbox.get(REGISTRY, &[]);
         assert!(out.status.success(), "{}", stdout(&out));
         assert_eq!(stderr(&out), "");
     }
-    assert_eq!(files_named(&sandbox.cache_dir(), "token-").len(), 1);
+    assert_eq!(sandbox.token_files().len(), 1);
     assert_eq!(
         proxy.count("ecr:GetAuthorizationToken"),
         1,
@@ -600,7 +517,7 @@ fn erase_for_a_foreign_host_is_quiet_on_broken_settings_like_get() {
 #[test]
 fn a_huge_error_body_is_not_read_whole() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = mapped(&proxy);
+    let sandbox = Sandbox::role_by_default(&proxy.endpoint);
     proxy.inject(
         "ecr:GetAuthorizationToken",
         10,

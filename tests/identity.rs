@@ -11,14 +11,6 @@ use support::*;
 const MFA_SERIAL: &str = "arn:aws:iam::123456789012:mfa/user-for-switch";
 const OTHER_REGION_REGISTRY: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
 
-/// Appends profiles to the sandbox's ~/.aws/config.
-fn add_profiles(sandbox: &Sandbox, text: &str) {
-    let path = sandbox.home.path().join(".aws/config");
-    let mut config = std::fs::read_to_string(&path).unwrap();
-    config.push_str(text);
-    std::fs::write(path, config).unwrap();
-}
-
 /// Runs the helper on a fresh pseudo-terminal (util-linux `script`), typing `typed`
 /// into it; the server URL still comes on stdin, as from docker.
 fn run_on_terminal(
@@ -40,22 +32,9 @@ fn run_on_terminal(
     run_with_stdin(&mut cmd, typed.as_bytes())
 }
 
-/// Runs the helper with no controlling terminal at all (`setsid`), as docker does from CI or a GUI.
-fn run_without_terminal(sandbox: &Sandbox, args: &[&str], stdin: &str) -> std::process::Output {
-    let mut cmd = Command::new(require_program("setsid"));
-    cmd.arg("-w")
-        .arg(HELPER)
-        .args(args)
-        .env_clear()
-        .envs(sandbox.env());
-    run_with_stdin(&mut cmd, stdin.as_bytes())
-}
-
 fn mfa_sandbox(proxy: &Proxy) -> Sandbox {
     let sandbox = Sandbox::new(&proxy.endpoint);
-    add_profiles(
-        &sandbox,
-        &format!(
+    sandbox.add_profiles(&format!(
             "\n[profile mfa]\nrole_arn = {ROLE_ARN}\nsource_profile = default\nmfa_serial = {MFA_SERIAL}\n"
         ),
     );
@@ -95,21 +74,13 @@ fn mfa_is_asked_once_on_the_terminal_then_the_role_session_is_kept() {
 
     // A new process, another registry (so the token cache can't answer), no terminal:
     // the kept role session serves; no code is asked, no AssumeRole is made.
-    let out = run_without_terminal(&sandbox, &["get"], OTHER_REGION_REGISTRY);
+    let out = sandbox.run_without_terminal(&["get"], OTHER_REGION_REGISTRY, &[]);
     assert_credentials(&out, OTHER_REGION_REGISTRY, PASSWORD);
     assert_eq!(proxy.count("sts:AssumeRole"), 1);
     assert_eq!(proxy.count("ecr:GetAuthorizationToken"), 2);
-    let kept: Vec<_> = std::fs::read_dir(sandbox.cache_dir())
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("role-"))
-        .collect();
+    let kept = files_named(&sandbox.cache_dir(), "role-");
     assert_eq!(kept.len(), 1, "one kept role session");
-    use std::os::unix::fs::PermissionsExt;
-    assert_eq!(
-        kept[0].metadata().unwrap().permissions().mode() & 0o777,
-        0o600
-    );
+    assert_eq!(mode(&kept[0]), 0o600);
 }
 
 #[cfg_attr(
@@ -120,7 +91,7 @@ fn mfa_is_asked_once_on_the_terminal_then_the_role_session_is_kept() {
 fn mfa_without_a_terminal_fails_at_once_and_login_signs_in() {
     let proxy = Proxy::start(&moto().endpoint);
     let sandbox = mfa_sandbox(&proxy);
-    let out = run_without_terminal(&sandbox, &["get"], REGISTRY);
+    let out = sandbox.run_without_terminal(&["get"], REGISTRY, &[]);
     assert_eq!(out.status.code(), Some(1));
     let message = stdout(&out);
     assert!(
@@ -138,7 +109,7 @@ fn mfa_without_a_terminal_fails_at_once_and_login_signs_in() {
         "{}",
         stdout(&out)
     );
-    let out = run_without_terminal(&sandbox, &["get"], REGISTRY);
+    let out = sandbox.run_without_terminal(&["get"], REGISTRY, &[]);
     assert_credentials(&out, REGISTRY, PASSWORD);
     assert_eq!(proxy.count("sts:AssumeRole"), 1);
 
@@ -158,9 +129,7 @@ fn registries_mapped_to_different_identities_ignore_aws_profile() {
     let proxy = Proxy::start(&moto().endpoint);
     let sandbox = Sandbox::new(&proxy.endpoint);
     let pull_role = "arn:aws:iam::123456789012:role/ECRPullRole";
-    add_profiles(
-        &sandbox,
-        &format!(
+    sandbox.add_profiles(&format!(
             "\n[profile puller]\nrole_arn = {pull_role}\nsource_profile = default\nrole_session_name = puller-session\n"
         ),
     );
@@ -262,9 +231,7 @@ fn credential_process_sources_work_and_an_expired_sso_session_says_what_to_run()
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&process, std::fs::Permissions::from_mode(0o700)).unwrap();
-    add_profiles(
-        &sandbox,
-        &format!(
+    sandbox.add_profiles(&format!(
             "\n[profile proc]\ncredential_process = {}\n\n[profile via-proc]\nrole_arn = {ROLE_ARN}\nsource_profile = proc\n\
              \n[profile corp-sso]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = Dev\n\
              \n[profile via-sso]\nrole_arn = {ROLE_ARN}\nsource_profile = corp-sso\n",
@@ -296,7 +263,7 @@ fn doctor_and_get_use_the_kept_mfa_session_and_ask_nothing() {
     assert_eq!(proxy.count("sts:AssumeRole"), 1);
 
     // No terminal at all: doctor runs the very chain get runs, so the kept session serves.
-    let out = run_without_terminal(&sandbox, &["doctor", REGISTRY], "");
+    let out = sandbox.run_without_terminal(&["doctor", REGISTRY], "", &[]);
     let report = stdout(&out);
     assert!(!report.contains("MFA code"), "{report}");
     assert!(
@@ -320,11 +287,7 @@ fn two_access_keys_in_one_home_get_their_own_tokens() {
     sandbox.write_settings(serde_json::json!({"default_profile": ROLE_PROFILE}));
     let credentials = sandbox.home.path().join(".aws/credentials");
     let use_key = |(id, secret): (&str, &str)| {
-        std::fs::write(
-            &credentials,
-            format!("[default]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n"),
-        )
-        .unwrap();
+        std::fs::write(&credentials, credentials_file(id, secret)).unwrap();
     };
     let first = (
         moto.moto.access_key_id.as_str(),
@@ -374,8 +337,7 @@ fn two_access_keys_in_one_home_get_their_own_tokens() {
 fn an_endpoint_change_is_a_cache_miss() {
     let a = Proxy::start(&moto().endpoint);
     let b = Proxy::start(&moto().endpoint);
-    let sandbox = Sandbox::new(&a.endpoint);
-    sandbox.write_settings(serde_json::json!({"default_profile": ROLE_PROFILE}));
+    let sandbox = Sandbox::role_by_default(&a.endpoint);
     assert_credentials(&sandbox.get(REGISTRY, &[]), REGISTRY, PASSWORD);
     assert_eq!(a.count("ecr:GetAuthorizationToken"), 1);
 
@@ -462,17 +424,7 @@ fn a_kept_role_session_with_an_absurd_expiry_is_dropped_not_a_crash() {
     let sandbox = mfa_sandbox(&proxy);
     let out = run_on_terminal(&sandbox, "login --profile mfa", None, "654321\n");
     assert!(out.status.success(), "{}", stdout(&out));
-    let kept: Vec<_> = std::fs::read_dir(sandbox.cache_dir())
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("role-")
-        })
-        .collect();
+    let kept = files_named(&sandbox.cache_dir(), "role-");
     assert_eq!(kept.len(), 1);
     // Same file, same key, 0600: only the expiry is absurd.
     let mut entry: serde_json::Value =
@@ -481,7 +433,7 @@ fn a_kept_role_session_with_an_absurd_expiry_is_dropped_not_a_crash() {
     std::fs::write(&kept[0], entry.to_string()).unwrap();
 
     for args in [&["get"][..], &["login", "--profile", "mfa"][..]] {
-        let out = run_without_terminal(&sandbox, args, REGISTRY);
+        let out = sandbox.run_without_terminal(args, REGISTRY, &[]);
         assert_eq!(
             out.status.code(),
             Some(1),
@@ -595,28 +547,7 @@ fn a_get_that_needs_a_code_waits_its_turn_at_the_terminal() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(sandbox.cache_dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
     let turn = sandbox.cache_dir().join("lock-mfa-prompt");
-    let mut holder = Command::new(require_program("flock"))
-        .arg("-x")
-        .arg(&turn)
-        .arg(require_program("cat"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while Command::new(require_program("flock"))
-        .args(["-n", "-s"])
-        .arg(&turn)
-        .arg("true")
-        .status()
-        .unwrap()
-        .success()
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "flock never took the turn"
-        );
-    }
+    let holder = LockHolder::hold(&turn);
 
     // A get on a terminal, its screen written to a file as it happens (script -f), its
     // debug log saying when it starts to wait for the turn.
@@ -654,8 +585,7 @@ fn a_get_that_needs_a_code_waits_its_turn_at_the_terminal() {
         shown()
     );
     // The other process is done: now the get asks, and takes the code.
-    let _ = holder.kill();
-    let _ = holder.wait();
+    drop(holder);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while !shown().contains("MFA code for") {
         assert!(

@@ -68,10 +68,7 @@ impl Node {
         std::fs::create_dir_all(&aws).unwrap();
         std::fs::write(
             aws.join("credentials"),
-            format!(
-                "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
-                moto.access_key_id, moto.secret_access_key
-            ),
+            credentials_file(&moto.access_key_id, &moto.secret_access_key),
         )
         .unwrap();
         std::fs::write(aws.join("config"), "[default]\nregion = ap-northeast-1\n").unwrap();
@@ -293,11 +290,7 @@ fn the_node_pulls_a_mapped_registry_through_its_role_with_no_home() {
     // The cache lives where the config's ECR_ROLE_CACHE_DIR says (the README's place).
     let cache = node.path("/var/lib/docker-credential-ecr-role/cache");
     assert!(
-        std::fs::read_dir(&cache).unwrap().any(|e| e
-            .unwrap()
-            .file_name()
-            .to_string_lossy()
-            .starts_with("token-")),
+        !files_named(&cache, "token-").is_empty(),
         "no token in {}",
         cache.display()
     );

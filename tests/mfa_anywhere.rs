@@ -8,7 +8,7 @@ mod support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::*;
@@ -29,31 +29,18 @@ fn script(path: &Path, body: &str) {
 /// from `mfa_process` when given.
 fn mfa_sandbox(proxy: &Proxy, mfa_process: Option<&str>) -> Sandbox {
     let sandbox = Sandbox::new(&proxy.endpoint);
-    let mut config = std::fs::read_to_string(sandbox.home.path().join(".aws/config")).unwrap();
-    config.push_str(&format!(
+    let mut profile = format!(
         "\n[profile mfa]\nrole_arn = {ROLE_ARN}\nsource_profile = default\nmfa_serial = {MFA_SERIAL}\n"
-    ));
+    );
     if let Some(command) = mfa_process {
-        config.push_str(&format!("mfa_process = {command}\n"));
+        profile.push_str(&format!("mfa_process = {command}\n"));
     }
-    std::fs::write(sandbox.home.path().join(".aws/config"), config).unwrap();
+    sandbox.add_profiles(&profile);
     sandbox.write_settings(serde_json::json!({"registries": {
         REGISTRY: {"profile": "mfa"},
         OTHER_REGISTRY: {"profile": "mfa"},
     }}));
     sandbox
-}
-
-/// `get` with no controlling terminal (`setsid`), as from an IDE or Docker Desktop.
-fn get_without_terminal(sandbox: &Sandbox, registry: &str, env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(require_program("setsid"));
-    cmd.arg("-w")
-        .arg(HELPER)
-        .arg("get")
-        .env_clear()
-        .envs(sandbox.env())
-        .envs(env.iter().map(|(k, v)| (*k, *v)));
-    run_with_stdin(&mut cmd, registry.as_bytes())
 }
 
 /// The TokenCode of every AssumeRole the proxy saw.
@@ -98,7 +85,7 @@ fn mfa_process_gives_the_code_without_a_terminal_once_per_role_session() {
     );
     let sandbox = mfa_sandbox(&proxy, Some(wrapper.to_str().unwrap()));
     let before = oathtool_now();
-    let out = get_without_terminal(&sandbox, REGISTRY, &[]);
+    let out = sandbox.run_without_terminal(&["get"], REGISTRY, &[]);
     let after = oathtool_now();
     assert_credentials(&out, REGISTRY, PASSWORD);
     let codes = codes_sent(&proxy);
@@ -109,7 +96,7 @@ fn mfa_process_gives_the_code_without_a_terminal_once_per_role_session() {
         codes[0]
     );
     // Another registry on the same role: the kept role session, no second code.
-    let out = get_without_terminal(&sandbox, OTHER_REGISTRY, &[]);
+    let out = sandbox.run_without_terminal(&["get"], OTHER_REGISTRY, &[]);
     assert_credentials(&out, OTHER_REGISTRY, PASSWORD);
     assert_eq!(proxy.count("sts:AssumeRole"), 1, "{:?}", proxy.counts());
     assert_eq!(std::fs::read_to_string(&runs).unwrap().lines().count(), 1);
@@ -132,7 +119,8 @@ fn a_failing_lying_or_hanging_mfa_process_is_one_clear_line_within_the_limit() {
     ] {
         let sandbox = mfa_sandbox(&proxy, Some(command));
         let started = Instant::now();
-        let out = get_without_terminal(&sandbox, REGISTRY, &[("ECR_ROLE_MFA_TIMEOUT", "2")]);
+        let out =
+            sandbox.run_without_terminal(&["get"], REGISTRY, &[("ECR_ROLE_MFA_TIMEOUT", "2")]);
         let took = started.elapsed();
         assert_eq!(out.status.code(), Some(1), "{command}");
         let said = stdout(&out);
@@ -274,7 +262,7 @@ fn a_real_zenity_dialog_gives_the_code_and_its_cancel_is_a_clear_error() {
         ("NO_AT_BRIDGE", "1"),
     ];
     let typed = std::thread::scope(|s| {
-        let get = s.spawn(|| get_without_terminal(&sandbox, REGISTRY, &env));
+        let get = s.spawn(|| sandbox.run_without_terminal(&["get"], REGISTRY, &env));
         answer_dialog(
             &xvfb.display,
             &[&["type", "--delay", "50", "424242"], &["key", "Return"]],
@@ -288,7 +276,7 @@ fn a_real_zenity_dialog_gives_the_code_and_its_cancel_is_a_clear_error() {
     // Cancel: a fresh sandbox (no kept session), Escape closes the dialog.
     let sandbox = mfa_sandbox(&proxy, None);
     let cancelled = std::thread::scope(|s| {
-        let get = s.spawn(|| get_without_terminal(&sandbox, REGISTRY, &env));
+        let get = s.spawn(|| sandbox.run_without_terminal(&["get"], REGISTRY, &env));
         answer_dialog(&xvfb.display, &[&["key", "Escape"]], &|| get.is_finished());
         get.join().unwrap()
     });
@@ -333,11 +321,9 @@ fn the_osascript_dialog_quotes_what_it_shows_and_reports_cancel() {
     let serial = r#"arn:aws:iam::123456789012:mfa/we"ird\name"#;
     let dir = TempDir::new("osascript");
     let sandbox = Sandbox::new(&proxy.endpoint);
-    let mut config = std::fs::read_to_string(sandbox.home.path().join(".aws/config")).unwrap();
-    config.push_str(&format!(
+    sandbox.add_profiles(&format!(
         "\n[profile mfa]\nrole_arn = {ROLE_ARN}\nsource_profile = default\nmfa_serial = {serial}\n"
     ));
-    std::fs::write(sandbox.home.path().join(".aws/config"), config).unwrap();
     sandbox.write_settings(serde_json::json!({
         "mfa_prompt": "osascript",
         "registries": {REGISTRY: {"profile": "mfa"}},
@@ -348,7 +334,7 @@ fn the_osascript_dialog_quotes_what_it_shows_and_reports_cancel() {
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let out = get_without_terminal(&sandbox, REGISTRY, &[("PATH", &path)]);
+    let out = sandbox.run_without_terminal(&["get"], REGISTRY, &[("PATH", &path)]);
     assert_credentials(&out, REGISTRY, PASSWORD);
     assert_eq!(codes_sent(&proxy), ["135790"]);
     let args = std::fs::read_to_string(dir.path().join("args")).unwrap();
@@ -360,11 +346,9 @@ fn the_osascript_dialog_quotes_what_it_shows_and_reports_cancel() {
     let cancel_dir = TempDir::new("osascript-cancel");
     let bin = osascript_stand_in(cancel_dir.path(), None);
     let sandbox = Sandbox::new(&proxy.endpoint);
-    let mut config = std::fs::read_to_string(sandbox.home.path().join(".aws/config")).unwrap();
-    config.push_str(&format!(
+    sandbox.add_profiles(&format!(
         "\n[profile mfa]\nrole_arn = {ROLE_ARN}\nsource_profile = default\nmfa_serial = {MFA_SERIAL}\n"
     ));
-    std::fs::write(sandbox.home.path().join(".aws/config"), config).unwrap();
     sandbox.write_settings(serde_json::json!({
         "registries": {REGISTRY: {"profile": "mfa", "mfa_prompt": "osascript"}},
     }));
@@ -373,7 +357,7 @@ fn the_osascript_dialog_quotes_what_it_shows_and_reports_cancel() {
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let out = get_without_terminal(&sandbox, REGISTRY, &[("PATH", &path)]);
+    let out = sandbox.run_without_terminal(&["get"], REGISTRY, &[("PATH", &path)]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stdout(&out).contains("the MFA code dialog was cancelled (profile mfa)"),
@@ -387,7 +371,7 @@ fn the_osascript_dialog_quotes_what_it_shows_and_reports_cancel() {
 fn with_no_terminal_and_no_source_the_error_says_which_setting_works() {
     let proxy = Proxy::start(&moto().endpoint);
     let sandbox = mfa_sandbox(&proxy, None);
-    let out = get_without_terminal(&sandbox, REGISTRY, &[]);
+    let out = sandbox.run_without_terminal(&["get"], REGISTRY, &[]);
     assert_eq!(out.status.code(), Some(1));
     let said = stdout(&out);
     assert!(

@@ -78,9 +78,7 @@ fn item_1_https_to_aws_still_follows_https_proxy() {
     let trap = TrapProxy::start();
     // No endpoint override: STS is https://sts.ap-northeast-1.amazonaws.com, which only
     // the proxy (CONNECT) is asked to reach; it refuses, and the get fails.
-    let sandbox = Sandbox::new("http://127.0.0.1:9");
-    sandbox
-        .write_settings(serde_json::json!({"registries": {REGISTRY: {"profile": ROLE_PROFILE}}}));
+    let sandbox = Sandbox::mapped("http://127.0.0.1:9");
     let mut cmd = sandbox.command(&["get"]);
     cmd.env_remove("AWS_ENDPOINT_URL")
         .env("HTTPS_PROXY", &trap.url)
@@ -111,12 +109,10 @@ fn config_at_the_read_cap() -> String {
 #[test]
 fn item_2_a_config_at_the_read_cap_is_parsed_in_linear_time() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = Sandbox::new(&proxy.endpoint);
+    let sandbox = Sandbox::mapped(&proxy.endpoint);
     let config = config_at_the_read_cap();
     assert!(config.len() > 4_000_000 && config.len() <= 4 * 1024 * 1024);
     std::fs::write(sandbox.home.path().join(".aws/config"), config).unwrap();
-    sandbox
-        .write_settings(serde_json::json!({"registries": {REGISTRY: {"profile": ROLE_PROFILE}}}));
     // A hang guard, not a measurement (the benchmark measures: well under 100 ms in a
     // release build): the quadratic parser took minutes on this file.
     for _ in 0..2 {
@@ -159,9 +155,7 @@ fn assert_clean_text(text: &str, what: &str) {
 #[test]
 fn item_4_a_hostile_caller_arn_reaches_the_log_as_one_clean_line() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = Sandbox::new(&proxy.endpoint);
-    sandbox
-        .write_settings(serde_json::json!({"registries": {REGISTRY: {"profile": ROLE_PROFILE}}}));
+    let sandbox = Sandbox::mapped(&proxy.endpoint);
     proxy.inject(
         "sts:GetCallerIdentity",
         100,
@@ -193,9 +187,7 @@ fn hostile_arn() -> String {
 #[test]
 fn item_5_reports_and_json_carry_no_bidi_controls_from_endpoint_text() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = Sandbox::new(&proxy.endpoint);
-    sandbox
-        .write_settings(serde_json::json!({"registries": {REGISTRY: {"profile": ROLE_PROFILE}}}));
+    let sandbox = Sandbox::mapped(&proxy.endpoint);
     proxy.inject(
         "ecr:GetAuthorizationToken",
         100,
@@ -235,9 +227,7 @@ fn to_dev_full(sandbox: &Sandbox, args: &[&str]) -> std::process::Output {
 #[test]
 fn item_14_a_failed_write_to_stdout_is_an_error_never_a_panic_nor_a_success() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = Sandbox::new(&proxy.endpoint);
-    sandbox
-        .write_settings(serde_json::json!({"registries": {REGISTRY: {"profile": ROLE_PROFILE}}}));
+    let sandbox = Sandbox::mapped(&proxy.endpoint);
     let policy = [
         "policy",
         "--account",
@@ -357,9 +347,7 @@ fn item_13_doctor_shows_each_check_as_it_is_made() {
 #[test]
 fn item_15_expired_tokens_and_sessions_are_pruned_and_locks_kept() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = Sandbox::new(&proxy.endpoint);
-    sandbox
-        .write_settings(serde_json::json!({"registries": {REGISTRY: {"profile": ROLE_PROFILE}}}));
+    let sandbox = Sandbox::mapped(&proxy.endpoint);
     let dir = sandbox.cache_dir();
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::set_permissions(
@@ -392,9 +380,7 @@ fn item_15_expired_tokens_and_sessions_are_pruned_and_locks_kept() {
 
 #[test]
 fn item_15_an_aws_config_over_the_read_cap_is_refused_not_read_as_empty() {
-    let sandbox = Sandbox::new("http://127.0.0.1:9");
-    sandbox
-        .write_settings(serde_json::json!({"registries": {REGISTRY: {"profile": ROLE_PROFILE}}}));
+    let sandbox = Sandbox::mapped("http://127.0.0.1:9");
     let mut config = config_at_the_read_cap();
     config.push_str(&"# padding past the cap\n".repeat(20_000));
     std::fs::write(sandbox.home.path().join(".aws/config"), config).unwrap();
@@ -414,9 +400,7 @@ fn item_15_an_aws_config_over_the_read_cap_is_refused_not_read_as_empty() {
 #[test]
 fn item_10_root_with_another_users_home_keeps_its_cache_in_its_own_home() {
     let proxy = Proxy::start(&moto().endpoint);
-    let sandbox = Sandbox::new(&proxy.endpoint);
-    sandbox
-        .write_settings(serde_json::json!({"registries": {REGISTRY: {"profile": ROLE_PROFILE}}}));
+    let sandbox = Sandbox::mapped(&proxy.endpoint);
     // The user's home, as `sudo -E` hands it to root.
     let chown = std::process::Command::new("chown")
         .args(["-R", "4242:4242"])

@@ -305,10 +305,7 @@ impl Sandbox {
         std::fs::create_dir_all(&aws).unwrap();
         std::fs::write(
             aws.join("credentials"),
-            format!(
-                "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
-                moto.access_key_id, moto.secret_access_key
-            ),
+            credentials_file(&moto.access_key_id, &moto.secret_access_key),
         )
         .unwrap();
         std::fs::write(aws.join("config"), AWS_CONFIG).unwrap();
@@ -317,6 +314,24 @@ impl Sandbox {
             endpoint: endpoint.to_string(),
             env: Vec::new(),
         }
+    }
+
+    /// A sandbox whose settings map the user story's registry to the role profile, as
+    /// `setup` writes them.
+    pub fn mapped(endpoint: &str) -> Sandbox {
+        let sandbox = Sandbox::new(endpoint);
+        sandbox.write_settings(
+            serde_json::json!({"registries": {REGISTRY: {"profile": ROLE_PROFILE}}}),
+        );
+        sandbox
+    }
+
+    /// A sandbox whose settings serve every ECR registry through the role profile
+    /// (`default_profile`), for tests that use more than one registry or none in particular.
+    pub fn role_by_default(endpoint: &str) -> Sandbox {
+        let sandbox = Sandbox::new(endpoint);
+        sandbox.write_settings(serde_json::json!({"default_profile": ROLE_PROFILE}));
+        sandbox
     }
 
     /// Adds an environment variable to every run.
@@ -332,9 +347,22 @@ impl Sandbox {
         std::fs::write(path, settings.to_string()).unwrap();
     }
 
+    /// Appends profiles to this HOME's `~/.aws/config`.
+    pub fn add_profiles(&self, text: &str) {
+        let path = self.home.path().join(".aws/config");
+        let mut config = std::fs::read_to_string(&path).unwrap();
+        config.push_str(text);
+        std::fs::write(path, config).unwrap();
+    }
+
     /// The helper's token cache directory under this HOME (see [`cache_dir_in`]).
     pub fn cache_dir(&self) -> PathBuf {
         cache_dir_in(self.home.path())
+    }
+
+    /// The cached token files (`token-*`) in the default cache directory.
+    pub fn token_files(&self) -> Vec<PathBuf> {
+        files_named(&self.cache_dir(), "token-")
     }
 
     /// The helper's settings file under this HOME (see [`settings_file_in`]).
@@ -378,6 +406,116 @@ impl Sandbox {
     /// `get` for a registry URL.
     pub fn get(&self, server_url: &str, extra_env: &[(&str, &str)]) -> Output {
         self.run(&["get"], server_url, extra_env)
+    }
+
+    /// `get` for a registry URL, and how long it took (for the documented bounds).
+    pub fn timed_get(&self, server_url: &str, extra_env: &[(&str, &str)]) -> (Output, Duration) {
+        let start = Instant::now();
+        let out = self.get(server_url, extra_env);
+        (out, start.elapsed())
+    }
+
+    /// Runs the helper with no controlling terminal at all (`setsid`), as docker does
+    /// from CI, an IDE or a GUI.
+    pub fn run_without_terminal(
+        &self,
+        args: &[&str],
+        stdin: &str,
+        extra_env: &[(&str, &str)],
+    ) -> Output {
+        let mut cmd = Command::new(require_program("setsid"));
+        cmd.arg("-w")
+            .arg(HELPER)
+            .args(args)
+            .env_clear()
+            .envs(self.env())
+            .envs(extra_env.iter().map(|(k, v)| (*k, *v)));
+        run_with_stdin(&mut cmd, stdin.as_bytes())
+    }
+}
+
+/// `~/.aws/credentials` text whose `default` profile has these keys.
+pub fn credentials_file(access_key_id: &str, secret_access_key: &str) -> String {
+    format!(
+        "[default]\naws_access_key_id = {access_key_id}\naws_secret_access_key = {secret_access_key}\n"
+    )
+}
+
+/// The files in `dir` whose names start with `prefix`, sorted (none if `dir` is missing).
+pub fn files_named(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// A path's permission bits (with setuid, setgid and sticky).
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+/// A real flock(1) holding an exclusive lock on a file until dropped, as another
+/// process of the user's would.
+pub struct LockHolder(Child);
+
+impl LockHolder {
+    /// Starts the holder and returns once it holds the lock (within 10 s). A missing
+    /// file is made 0600 first, as the helper makes its own (it uses no other).
+    pub fn hold(path: &Path) -> LockHolder {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let flock = require_program("flock");
+        let holder = LockHolder(
+            Command::new(&flock)
+                .arg("-x")
+                .arg(path)
+                .arg(require_program("cat"))
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        // flock(1) says nothing once it holds the lock; `flock -n` failing shows it does.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Command::new(&flock)
+            .args(["-n", "-s"])
+            .arg(path)
+            .arg("true")
+            .status()
+            .unwrap()
+            .success()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "flock never took the lock on {}",
+                path.display()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        holder
+    }
+}
+
+impl Drop for LockHolder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -440,6 +578,29 @@ pub fn assert_credentials(out: &Output, server_url: &str, password: &str) {
     assert_eq!(json["Username"], "AWS");
     assert_eq!(json["Secret"], password);
     assert!(stdout(out).ends_with('\n'));
+}
+
+/// Asserts a text is one line a terminal shows as it is: no control characters, and
+/// bounded (hostile endpoint text is cut, never passed on whole).
+pub fn assert_one_clean_line(text: &str) {
+    assert_eq!(text.lines().count(), 1, "one line: {text:?}");
+    assert!(
+        !text.trim_end_matches('\n').chars().any(char::is_control),
+        "no control characters: {text:?}"
+    );
+    assert!(text.len() <= 1100, "bounded: {} bytes", text.len());
+}
+
+/// Asserts the helper failed (exit 1) with one clean line naming every part, on stdout
+/// for docker and the same line on stderr for the person at the terminal.
+pub fn assert_one_line_error(out: &Output, parts: &[&str]) {
+    let message = stdout(out);
+    assert_eq!(out.status.code(), Some(1), "stdout {message:?}");
+    assert_one_clean_line(&message);
+    for part in parts {
+        assert!(message.contains(part), "{part:?} missing from {message:?}");
+    }
+    assert_eq!(stderr(out), message, "the same line on stderr");
 }
 
 /// Reads all of a reader (for small HTTP bodies in tests).
