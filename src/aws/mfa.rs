@@ -86,7 +86,14 @@ fn chosen() -> Result<Prompt, AwsError> {
 /// How long a code may take to come, from any source: `ECR_ROLE_MFA_TIMEOUT` seconds
 /// (1 to 300), else [`deadline::MFA_PROMPT_TIMEOUT`].
 pub fn timeout() -> Duration {
-    crate::settings::env_nonempty(crate::settings::ENV_MFA_TIMEOUT)
+    timeout_from(crate::settings::env_nonempty(
+        crate::settings::ENV_MFA_TIMEOUT,
+    ))
+}
+
+/// [`timeout`] for a value of `ECR_ROLE_MFA_TIMEOUT`.
+fn timeout_from(value: Option<String>) -> Duration {
+    value
         .and_then(|v| v.trim().parse::<u64>().ok())
         .filter(|s| (1..=300).contains(s))
         .map_or(deadline::MFA_PROMPT_TIMEOUT, Duration::from_secs)
@@ -363,6 +370,15 @@ fn read_line_within(tty: &mut std::fs::File, limit: Duration) -> Option<String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_code_is_waited_for_60_s_unless_1_to_300_s_are_set() {
+        assert_eq!(timeout_from(None), Duration::from_secs(60));
+        assert_eq!(timeout_from(Some("3".into())), Duration::from_secs(3));
+        for ignored in ["0", "301", "soon", "-1"] {
+            assert_eq!(timeout_from(Some(ignored.into())), Duration::from_secs(60));
+        }
+    }
 
     #[test]
     fn prompt_names_are_aws_vaults() {
