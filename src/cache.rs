@@ -402,7 +402,7 @@ impl Cache {
     }
 
     /// Removes what can no longer serve, after each write (so the directory never
-    /// grows without bound): temp files a killed process left behind (`.NAME.tmp-PID`,
+    /// grows without bound): temp files a killed process left behind (`.NAME.tmp-XXXXXX`,
     /// older than a minute: no live write takes that long; they may hold a token), and
     /// tokens and kept role sessions written more than [`MAX_ROLE_SECS`] ago (12 h:
     /// none is valid that long). Lock files hold nothing and stay: one in use must not

@@ -479,83 +479,44 @@ pub fn is_private(owner: u32, mode: u32) -> bool {
     owner == crate::platform::uid() && mode & 0o077 == 0
 }
 
-/// Writes `content` to `path` through a temp file in the same directory, created
-/// with `mode` from the start, and a rename: readers see the old file or the new one.
+/// Writes `content` to `path` through a temp file in the same directory (tempfile's:
+/// a fresh name, created exclusively with `mode` from the start, removed if anything
+/// fails) and a rename: readers see the old file or the new one. Its name,
+/// `.NAME.tmp-XXXXXX`, lets the cache prune what a killed process left behind.
 pub fn write_atomically(path: &Path, content: &[u8], mode: u32) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    // A temp file of ours left by a crash (same pid, long ago) must not block the write.
-    let _ = std::fs::remove_file(&temp);
-    let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .custom_flags(crate::platform::NO_FOLLOW)
-            .open(&temp)?;
-        file.write_all(content)?;
-        file.set_permissions(fs::Permissions::from_mode(mode))?;
-        file.sync_all()?;
-        fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    result
+    let mut temp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.tmp-"))
+        .permissions(fs::Permissions::from_mode(mode))
+        .tempfile_in(dir)?;
+    temp.write_all(content)?;
+    // Whatever the umask took away at creation.
+    temp.as_file()
+        .set_permissions(fs::Permissions::from_mode(mode))?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
-/// A line diff (longest common subsequence): `' '` kept, `'-'` removed, `'+'` added.
+/// A line diff (similar's Myers): `' '` kept, `'-'` removed, `'+'` added.
 fn diff_lines<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<(char, &'a str)> {
-    // The common head and tail are kept as they are; only the middle needs the table
-    // (a one-key change to a 30,000-line file must not need gigabytes).
-    let head = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-    let tail = a[head..]
+    use similar::ChangeTag;
+    similar::capture_diff_slices(similar::Algorithm::Myers, a, b)
         .iter()
-        .rev()
-        .zip(b[head..].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
-    let mut out: Vec<(char, &'a str)> = a[..head].iter().map(|l| (' ', *l)).collect();
-    out.extend(diff_middle(
-        &a[head..a.len() - tail],
-        &b[head..b.len() - tail],
-    ));
-    out.extend(a[a.len() - tail..].iter().map(|l| (' ', *l)));
-    out
-}
-
-/// The longest-common-subsequence diff of what differs.
-fn diff_middle<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<(char, &'a str)> {
-    let (n, m) = (a.len(), b.len());
-    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
+        .flat_map(|op| op.iter_changes(a, b))
+        .map(|change| {
+            let tag = match change.tag() {
+                ChangeTag::Equal => ' ',
+                ChangeTag::Delete => '-',
+                ChangeTag::Insert => '+',
             };
-        }
-    }
-    let (mut i, mut j, mut out) = (0, 0, Vec::new());
-    while i < n || j < m {
-        if i < n && j < m && a[i] == b[j] {
-            out.push((' ', a[i]));
-            i += 1;
-            j += 1;
-        } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
-            out.push(('-', a[i]));
-            i += 1;
-        } else {
-            out.push(('+', b[j]));
-            j += 1;
-        }
-    }
-    out
+            (tag, change.value())
+        })
+        .collect()
 }
 
 /// The largest user file read (AWS files, docker's config, the settings).
