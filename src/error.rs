@@ -6,6 +6,7 @@ use crate::identity::{ChosenBy, Identity};
 use crate::protocol::{NOT_FOUND, ProtocolError};
 use crate::registry::Registry;
 use crate::settings::ConfigError;
+use crate::text::PROGRAM;
 
 /// Anything that makes a command fail.
 #[derive(Debug, thiserror::Error)]
@@ -107,7 +108,7 @@ impl Error {
 fn drop_hint(registry: &Registry, source: &AwsError) -> String {
     match source {
         AwsError::AssumeRoleDenied { .. } => format!(
-            "; or, if you no longer use {registry}, drop it: docker-credential-ecr-role registries --remove {registry}"
+            "; or, if you no longer use {registry}, drop it: {PROGRAM} registries --remove {registry}"
         ),
         _ => String::new(),
     }

@@ -11,6 +11,7 @@ use crate::identity::Identity;
 use crate::profiles::Profiles;
 use crate::registry::{PUBLIC_REGION, Registry, RegistryKind};
 use crate::secret::Secret;
+use crate::text::PROGRAM;
 
 /// Asks ECR (or ECR Public) for the registry's token with `creds`.
 pub async fn get_token(
@@ -150,10 +151,10 @@ async fn denied_or_failed(
 fn role_profile_hint(host: &str, profiles: &Profiles) -> String {
     match profiles.names_with_role().next() {
         Some(name) => format!(
-            "use a profile that switches into a role allowed to, e.g. ECR_ROLE_PROFILE={name} for one command, or map the registry to it: `docker-credential-ecr-role setup --registry {host} --profile {name}`"
+            "use a profile that switches into a role allowed to, e.g. ECR_ROLE_PROFILE={name} for one command, or map the registry to it: `{PROGRAM} setup --registry {host} --profile {name}`"
         ),
         None => format!(
-            "add a profile that switches into a role: `docker-credential-ecr-role setup --registry {host} --profile NAME --role-arn ARN`"
+            "add a profile that switches into a role: `{PROGRAM} setup --registry {host} --profile NAME --role-arn ARN`"
         ),
     }
 }

@@ -17,7 +17,8 @@ pub enum AwsError {
     )]
     BadDuration { profile: String, value: String },
     #[error(
-        "set `mfa_process` in profile {profile}, or ECR_ROLE_MFA_PROMPT=zenity (kdialog, osascript), or run `docker-credential-ecr-role login --profile {profile}` in a terminal: the profile needs an MFA code ({serial}) and there is no terminal to ask on"
+        "set `mfa_process` in profile {profile}, or ECR_ROLE_MFA_PROMPT=zenity (kdialog, osascript), or run `{program} login --profile {profile}` in a terminal: the profile needs an MFA code ({serial}) and there is no terminal to ask on",
+        program = crate::text::PROGRAM
     )]
     MfaNoTerminal { profile: String, serial: String },
     #[error("fix `mfa_process` in profile {profile} (it must print the 6-digit code): {detail}")]
@@ -42,7 +43,8 @@ pub enum AwsError {
     #[error("no MFA code for {serial} was typed within {seconds} s: run the command again")]
     MfaTimeout { serial: String, seconds: u64 },
     #[error(
-        "the MFA code for {serial} was refused ({code}): wait for the next code and try again (run `docker-credential-ecr-role login --profile {profile}` in a terminal)"
+        "the MFA code for {serial} was refused ({code}): wait for the next code and try again (run `{program} login --profile {profile}` in a terminal)",
+        program = crate::text::PROGRAM
     )]
     MfaCodeRefused {
         serial: String,
@@ -55,7 +57,8 @@ pub enum AwsError {
     /// chain found nothing): the one fix first, the chain's detail to the debug log
     /// and `doctor`.
     #[error(
-        "run `aws configure`, or `docker-credential-ecr-role setup --registry HOST --profile PROFILE` for a profile with keys: no AWS credentials (profile {profile})"
+        "run `aws configure`, or `{program} setup --registry HOST --profile PROFILE` for a profile with keys: no AWS credentials (profile {profile})",
+        program = crate::text::PROGRAM
     )]
     NoAwsSetup { profile: String },
     #[error(

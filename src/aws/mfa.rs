@@ -176,7 +176,9 @@ fn has_terminal() -> bool {
 }
 
 fn no_source_advice() -> String {
-    "no terminal to ask on: set `mfa_process` in the profile, or ECR_ROLE_MFA_PROMPT (or `mfa_prompt` in the settings) to zenity, kdialog or osascript, or run `docker-credential-ecr-role login` in a terminal".into()
+    format!(
+        "no terminal to ask on: set `mfa_process` in the profile, or ECR_ROLE_MFA_PROMPT (or `mfa_prompt` in the settings) to zenity, kdialog or osascript, or run `{PROGRAM} login` in a terminal"
+    )
 }
 
 /// The code for `serial` of `profile`, from the first source that applies (see the

@@ -19,6 +19,7 @@ use crate::home::tilde;
 use crate::identity::{ChosenBy, Identity};
 use crate::registry::{Registry, host_of};
 use crate::settings::{self, Settings};
+use crate::text::PROGRAM;
 use aws_sdk_sts::config::Credentials;
 
 /// One link of the chain.
@@ -74,7 +75,8 @@ impl Check {
 #[derive(Debug, thiserror::Error)]
 pub enum DoctorError {
     #[error(
-        "give a registry (doctor ACCOUNT.dkr.ecr.REGION.amazonaws.com), or wire one first with `docker-credential-ecr-role setup`: there is no registry to check"
+        "give a registry (doctor ACCOUNT.dkr.ecr.REGION.amazonaws.com), or wire one first with `{program} setup`: there is no registry to check",
+        program = crate::text::PROGRAM
     )]
     NoRegistry,
     #[error("{0} is not an ECR registry host")]
@@ -129,7 +131,7 @@ pub fn run(registry: Option<&str>, json: bool, out: &mut impl Write) -> Result<b
             .ok_or_else(|| DoctorError::NotEcr(server.clone()))?;
         if !json {
             let gap = if n > 0 { "\n" } else { "" };
-            let _ = writeln!(out, "{gap}docker-credential-ecr-role doctor: {server}");
+            let _ = writeln!(out, "{gap}{PROGRAM} doctor: {server}");
         }
         let mut show = |check: &Check| {
             if !json {
@@ -173,7 +175,7 @@ pub fn run(registry: Option<&str>, json: bool, out: &mut impl Write) -> Result<b
         match broken.as_slice() {
             [] => format!("\n{} registries checked: all passed\n", reports.len()),
             _ => format!(
-                "\n{} registries checked; broken: {} (or drop an entry you no longer use: docker-credential-ecr-role registries --remove HOST)\n",
+                "\n{} registries checked; broken: {} (or drop an entry you no longer use: {PROGRAM} registries --remove HOST)\n",
                 reports.len(),
                 broken.join(", ")
             ),
@@ -353,9 +355,7 @@ fn wiring_check(
         Some((key, v)) => Check::fail(
             name,
             format!("{} maps {key} to {v}, not {suffix}", tilde(path)),
-            Some(format!(
-                "docker-credential-ecr-role setup --registry {key} {setup_args}"
-            )),
+            Some(format!("{PROGRAM} setup --registry {key} {setup_args}")),
         ),
         None => Check::fail(
             name,
@@ -365,7 +365,7 @@ fn wiring_check(
                 registry.host
             ),
             Some(format!(
-                "docker-credential-ecr-role setup --registry {} {setup_args}",
+                "{PROGRAM} setup --registry {} {setup_args}",
                 registry.host
             )),
         ),
@@ -403,7 +403,7 @@ fn profile_check(identity: &Identity) -> Check {
             "profile",
             format!("{detail}: {e}"),
             Some(format!(
-                "fix it in ~/.aws/config, or create it: docker-credential-ecr-role setup --registry REGISTRY --profile {} --role-arn ARN",
+                "fix it in ~/.aws/config, or create it: {PROGRAM} setup --registry REGISTRY --profile {} --role-arn ARN",
                 identity.profile
             )),
         ),
