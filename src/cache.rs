@@ -220,10 +220,22 @@ pub struct KeyLock {
 
 impl KeyLock {
     /// Lets go of the key and removes its lock file (a fetch that failed keeps nothing
-    /// for the key). A process that opened the file before it went away and then gets
-    /// the lock finds no token and fetches itself: two fetches at worst, never a wrong token.
+    /// for the key). Only the file this lock holds is removed: while it is held, no
+    /// other file can take its place at the path. A process that locks the removed
+    /// file afterwards sees that it is gone and takes the path's new one
+    /// ([`Cache::lock`]); waiters let go fetch on their own, as after any failed fetch.
     pub fn remove(self) {
-        let _ = fs::remove_file(&self.path);
+        if is_at(&self._file, &self.path) {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Whether `file` is still the file at `path` (not removed, nor replaced).
+fn is_at(file: &File, path: &Path) -> bool {
+    match (file.metadata(), fs::symlink_metadata(path)) {
+        (Ok(held), Ok(there)) => held.dev() == there.dev() && held.ino() == there.ino(),
+        _ => false,
     }
 }
 
@@ -281,6 +293,12 @@ impl Cache {
             .filter(|t| t.format == FORMAT && t.key == key.0)
     }
 
+    /// Whether tokens can be kept: the directory is ours and private, or missing (the
+    /// first write creates it so). A directory that is not is refused, never altered.
+    pub fn can_keep(&self) -> bool {
+        self.on && (self.dir_is_ours() || fs::symlink_metadata(&self.dir).is_err())
+    }
+
     /// Whether the directory is a real directory (not a symlink), owned by us and private.
     fn dir_is_ours(&self) -> bool {
         self.on
@@ -295,14 +313,21 @@ impl Cache {
             return Lock::Unavailable;
         }
         let path = self.dir.join(format!("lock-{}", key.stem()));
-        let Some(file) = open_lock_file(&path) else {
-            return Lock::Unavailable;
+        // A lock on a file a failed fetch has just removed (KeyLock::remove) locks
+        // nothing: then the file at the path now is the one to lock.
+        let mut attempts = 0;
+        let file = loop {
+            let Some(file) = open_lock_file(&path) else {
+                return Lock::Unavailable;
+            };
+            match file.try_lock() {
+                Ok(()) if is_at(&file, &path) => return Lock::Held(KeyLock { _file: file, path }),
+                Ok(()) if attempts < 3 => attempts += 1,
+                Ok(()) => return Lock::Unavailable,
+                Err(fs::TryLockError::WouldBlock) => break file,
+                Err(_) => return Lock::Unavailable,
+            }
         };
-        match file.try_lock() {
-            Ok(()) => return Lock::Held(KeyLock { _file: file, path }),
-            Err(fs::TryLockError::WouldBlock) => {}
-            Err(_) => return Lock::Unavailable,
-        }
         // Another process is fetching. Wait for it with a shared lock, which every waiter
         // gets at once when the fetcher lets go (an exclusive one would hand the key to
         // the waiters one by one). Polled until `wait`, so a stuck or stopped holder
@@ -405,8 +430,9 @@ impl Cache {
     /// grows without bound): temp files a killed process left behind (`.NAME.tmp-XXXXXX`,
     /// older than a minute: no live write takes that long; they may hold a token), and
     /// tokens and kept role sessions written more than [`MAX_ROLE_SECS`] ago (12 h:
-    /// none is valid that long). Lock files hold nothing and stay: one in use must not
-    /// be replaced under its holder.
+    /// none is valid that long). Lock files hold nothing and are not pruned: one in use
+    /// must not be replaced under its holder (a failed fetch removes its own, see
+    /// [`KeyLock::remove`]).
     fn prune(&self) {
         let Ok(dir) = fs::read_dir(&self.dir) else {
             return;
@@ -734,6 +760,33 @@ mod tests {
             cache.lock(&k, Duration::from_millis(10)),
             Lock::Held(_)
         ));
+    }
+
+    #[test]
+    fn a_removed_lock_file_is_never_the_lock_and_only_its_own_holder_removes() {
+        let (_tmp, dir) = temp_dir("removed");
+        let cache = Cache::new(dir.clone());
+        let (_, k) = key("p");
+        let path = dir.join(format!("lock-{}", k.stem()));
+        let Lock::Held(first) = cache.lock(&k, Duration::ZERO) else {
+            panic!("the lock is free")
+        };
+        // Another process opened the lock file before the failed fetch removed it.
+        let stale = File::open(&path).unwrap();
+        first.remove();
+        assert!(!path.exists());
+        assert!(!is_at(&stale, &path), "a removed file is not the lock");
+        let Lock::Held(second) = cache.lock(&k, Duration::ZERO) else {
+            panic!("the path's new file is free")
+        };
+        // A holder of the removed file removes nothing of the new holder's.
+        KeyLock {
+            _file: stale,
+            path: path.clone(),
+        }
+        .remove();
+        assert!(path.exists());
+        drop(second);
     }
 
     #[test]

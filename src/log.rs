@@ -85,10 +85,16 @@ fn open_ours(path: &std::path::Path) -> Option<std::fs::File> {
             // Said once per process: the log was asked for, and nothing will reach it.
             static SAID: std::sync::Once = std::sync::Once::new();
             SAID.call_once(|| {
-                crate::text::warn(format_args!(
-                    "remove {} or make it yours alone (chmod 600): the debug log is not written there ({e})",
-                    crate::home::tilde(path)
-                ));
+                let path = crate::home::tilde(path);
+                if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    crate::text::warn(format_args!(
+                        "remove {path} or make it yours alone (chmod 600): the debug log is not written there ({e})"
+                    ));
+                } else {
+                    crate::text::warn(format_args!(
+                        "set ECR_ROLE_LOG to a file of yours: the debug log is written only to a regular file, and {path} is not one ({e})"
+                    ));
+                }
             });
             None
         }

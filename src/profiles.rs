@@ -82,16 +82,20 @@ pub enum ProfileError {
 ///
 /// Reading is in two steps, so a cache hit costs about the same with 40,000 profiles
 /// as with two. [`Profiles::add_file`] checks every line of a file (a bad line
-/// anywhere is refused, as the SDK refuses it) and indexes its section headers,
-/// allocating nothing per line or header. A section's properties are parsed and
+/// anywhere is refused, as the SDK refuses it) and indexes its section headers (one
+/// small record each, no string copied). A section's properties are parsed and
 /// merged only when asked for, once.
 #[derive(Clone, Default)]
 pub struct Profiles {
-    /// Every header that names a section the SDK reads, in file order.
+    /// Every header that names a section the SDK reads, in file order (a `[default]`
+    /// that a `[profile default]` hides included: see [`Profiles::counts`]).
     headers: Vec<Header>,
     /// A section key's hash → the first and last header with that hash (the headers
     /// chain on through [`Header::next`]).
-    chains: HashMap<u64, (usize, usize), std::hash::BuildHasherDefault<Hashed>>,
+    chains: HashMap<u64, (usize, usize)>,
+    /// Hashes the keys with this process's random SipHash keys: nobody can write a
+    /// config whose names all share a chain (each lookup would walk all of them).
+    hasher: std::hash::RandomState,
     /// The texts added, in order; the headers point into them.
     texts: Vec<Text>,
     /// Profile keys the helper's settings define, over what the files say.
@@ -124,7 +128,7 @@ enum Kind {
     Other,
 }
 
-/// One header that counts, where it was written: byte ranges in its text.
+/// One section header, where it was written: byte ranges in its text.
 #[derive(Debug, Clone)]
 struct Header {
     kind: Kind,
@@ -140,42 +144,17 @@ struct Header {
     plain_default: bool,
     /// The next header whose key has the same hash.
     next: Option<usize>,
-    /// The merged section, kept on the first header of its key once asked for.
+    /// The merged section, kept on the first header of its key that counts, once asked for.
     merged: OnceCell<Section>,
 }
 
 /// A section's key: its kind, prefix and name.
 type Key<'a> = (Kind, &'a str, &'a str);
 
-/// A key's hash, the same in every run ([`crate::fnv`]). Keys that share a hash share a
-/// chain and are told apart by comparing them, so a crafted collision makes a lookup
-/// walk further, never answer wrongly.
-fn key_hash((kind, prefix, name): Key<'_>) -> u64 {
-    use std::hash::Hasher;
-    let mut hash = crate::fnv::Fnv64::default();
-    hash.write(&[kind as u8, 0xff]);
-    hash.write(prefix.as_bytes());
-    hash.write(&[0xff]);
-    hash.write(name.as_bytes());
-    hash.finish()
-}
-
-/// The hasher of the chains' map: its keys are [`key_hash`]es already.
-#[derive(Default)]
-struct Hashed(u64);
-
-impl std::hash::Hasher for Hashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
+/// A key's hash: keys that share one share a chain and are told apart by comparing them.
+fn key_hash(hasher: &std::hash::RandomState, key: Key<'_>) -> u64 {
+    use std::hash::BuildHasher;
+    hasher.hash_one(key)
 }
 
 /// One file's text as added, and whether it has a `[profile default]`.
@@ -220,7 +199,7 @@ impl Profiles {
         let mut prefixed_default = false;
         // The header whose body the lines now belong to.
         let mut open: Option<usize> = None;
-        let (headers, chains) = (&mut self.headers, &mut self.chains);
+        let (headers, chains, hasher) = (&mut self.headers, &mut self.chains, &self.hasher);
         let checked = scan(&text, false, |span, line| {
             let Line::Header(raw) = line else { return };
             // The previous section's body ends where this header's line starts.
@@ -232,7 +211,7 @@ impl Profiles {
             };
             let plain_default = section == Kind::Profile && name == "default" && !prefixed;
             prefixed_default |= section == Kind::Profile && name == "default" && prefixed;
-            let hash = key_hash((section, prefix, name));
+            let hash = key_hash(hasher, (section, prefix, name));
             let index = headers.len();
             open = Some(index);
             match chains.get_mut(&hash) {
@@ -317,7 +296,7 @@ impl Profiles {
         self.chains.clear();
         for index in 0..self.headers.len() {
             self.headers[index].next = None;
-            let hash = key_hash(self.key_of(&self.headers[index]));
+            let hash = key_hash(&self.hasher, self.key_of(&self.headers[index]));
             match self.chains.get_mut(&hash) {
                 Some((_, last)) => {
                     let last = std::mem::replace(last, index);
@@ -347,7 +326,7 @@ impl Profiles {
 
     /// A section as the files have it, parsed the first time it is asked for.
     fn in_files(&self, key: Key<'_>) -> Option<&Section> {
-        let (first, _) = self.chains.get(&key_hash(key))?;
+        let (first, _) = self.chains.get(&key_hash(&self.hasher, key))?;
         let mut at = Some(*first);
         while let Some(index) = at {
             let header = &self.headers[index];
@@ -499,11 +478,16 @@ impl Profiles {
     }
 
     /// The same texts this reader checked, for the SDK (it never opens a path itself).
-    /// The SDK reads every section, so every secret in the files is remembered first.
+    /// The SDK reads every section, so every section is merged first and the secrets
+    /// it keeps are remembered (each key once: a lookup walks its chain).
     pub fn sdk_files(&self) -> aws_runtime::env_config::file::EnvConfigFiles {
         use aws_runtime::env_config::file::{EnvConfigFileKind as ProfileFileKind, EnvConfigFiles};
+        let mut merged = std::collections::HashSet::new();
         for header in &self.headers {
-            self.in_files(self.key_of(header));
+            let key = self.key_of(header);
+            if merged.insert(key) {
+                self.in_files(key);
+            }
         }
         let text_of = |kind: FileKind| {
             self.texts

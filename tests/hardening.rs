@@ -309,6 +309,15 @@ fn a_cache_that_is_not_ours_is_never_trusted_nor_written_through() {
         sandbox.token_files().is_empty(),
         "nothing cached in a loose directory"
     );
+    // doctor says so, with the fix, instead of "no token cached yet".
+    let out = sandbox.run(&["doctor", REGISTRY], "", &[]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("is not a private directory of yours: nothing is cached there")
+            && said.contains("chmod 700"),
+        "{said}"
+    );
+    assert!(!said.contains("no token cached"), "{said}");
 }
 
 #[test]

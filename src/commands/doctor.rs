@@ -414,6 +414,19 @@ fn cache_check(ctx: &Context, registry: &Registry, identity: &Identity) -> Check
     let Some(dir) = ctx.cache.dir() else {
         return Check::info("cache", "turned off (by the environment, or no home)");
     };
+    if !ctx.cache.can_keep() {
+        return Check::warn(
+            "cache",
+            format!(
+                "{} is not a private directory of yours: nothing is cached there",
+                tilde(dir)
+            ),
+            Some(format!(
+                "remove {0}, or `chmod 700 {0}` if it is yours",
+                tilde(dir)
+            )),
+        );
+    }
     if identity.chain.is_err() {
         return Check::info("cache", format!("in {}", tilde(dir)));
     }
