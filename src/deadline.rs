@@ -103,12 +103,7 @@ pub fn arm_for(bound: Duration, message: String) {
             }
             crate::platform::kill_group(CHILD_GROUP.load(Ordering::SeqCst));
             crate::platform::reclaim_lent_terminal();
-            let fds: &[i32] = if STDERR_ONLY.load(Ordering::SeqCst) {
-                &[2]
-            } else {
-                &[1, 2]
-            };
-            crate::platform::write_and_exit(line.as_bytes(), fds)
+            crate::platform::write_and_exit(line.as_bytes(), STDERR_ONLY.load(Ordering::SeqCst))
         });
     if spawned.is_err() {
         DEADLINE_MS.store(0, Ordering::SeqCst);

@@ -1,8 +1,7 @@
 //! FNV-1a, 64 bits: a small, stable hash for names that must be the same in every run
-//! (cache file names, the cache key's fingerprints) and for the profile index's keys.
-//! Not for anything an attacker could aim collisions at: every user of it compares the
-//! full key behind the hash, so a collision costs a miss or a longer walk, never a
-//! wrong answer.
+//! (cache file names, the cache key's fingerprints). Not for anything an attacker could
+//! aim collisions at: every user of it compares the full key behind the hash (each
+//! cache file carries its key), so a collision costs a miss, never a wrong answer.
 
 use std::hash::Hasher;
 

@@ -2,7 +2,8 @@
 //! behind one safe function: who we are, the machine's name, the terminal's
 //! foreground, waiting for a terminal to become readable, and the watchdog's last
 //! words. Linux and macOS share one code path for each; a later port (Windows) is
-//! this file.
+//! this file. rustix's safe wrappers make most of them; `libc` is left for what
+//! rustix offers no safe call for (`select`, `signal`, `_exit`), each with its reason.
 //!
 //! Two choices here are made for reach, not taste:
 //! - the home directory of a uid is read from `/etc/passwd` by hand, not through
@@ -20,21 +21,15 @@ use std::time::Duration;
 
 /// The real uid of this process.
 pub fn uid() -> u32 {
-    // SAFETY: getuid has no preconditions and cannot fail.
-    unsafe { libc::getuid() }
+    rustix::process::getuid().as_raw()
 }
 
-/// The machine's host name as the kernel knows it (`uname`, no name service), or
-/// empty when it cannot be read.
+/// The machine's host name as the kernel knows it (`uname`, no name service).
 pub fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it or truncates.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return String::new();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
+    rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// The home directory of `uid` in the local passwd file, `/etc/passwd` (see the
@@ -68,8 +63,7 @@ pub fn owner_of(path: &std::path::Path) -> Option<u32> {
 /// Whether this process is in the foreground process group of the terminal `tty`
 /// (a background job reading it would be stopped by SIGTTIN).
 pub fn in_foreground(tty: BorrowedFd<'_>) -> bool {
-    // SAFETY: plain queries on a descriptor the caller keeps open.
-    unsafe { libc::tcgetpgrp(tty.as_raw_fd()) == libc::getpgrp() }
+    rustix::termios::tcgetpgrp(tty).is_ok_and(|group| group == rustix::process::getpgrp())
 }
 
 /// Waits until `fd` has something to read, at most `limit`. `false`: nothing came in
@@ -79,19 +73,17 @@ pub fn wait_readable(fd: BorrowedFd<'_>, limit: Duration) -> bool {
     if raw < 0 || raw >= libc::FD_SETSIZE as i32 || limit.is_zero() {
         return false;
     }
-    // SAFETY: an all-zero fd_set is the empty set; FD_ZERO/FD_SET get a valid set
-    // and a descriptor below FD_SETSIZE (checked above).
-    let mut set: libc::fd_set = unsafe { std::mem::zeroed() };
-    unsafe {
-        libc::FD_ZERO(&mut set);
-        libc::FD_SET(raw, &mut set);
-    }
     let mut timeout = libc::timeval {
         tv_sec: libc::time_t::try_from(limit.as_secs()).unwrap_or(libc::time_t::MAX),
         tv_usec: limit.subsec_micros() as libc::suseconds_t,
     };
-    // SAFETY: the set and the timeout are valid for the call; no other set is passed.
+    // SAFETY: an all-zero fd_set is the empty set; FD_ZERO and FD_SET get that valid
+    // set and a descriptor below FD_SETSIZE (checked above); select gets the set and
+    // the timeout, both valid for the call, and no other set.
     let ready = unsafe {
+        let mut set: libc::fd_set = std::mem::zeroed();
+        libc::FD_ZERO(&mut set);
+        libc::FD_SET(raw, &mut set);
         libc::select(
             raw + 1,
             &mut set,
@@ -103,14 +95,15 @@ pub fn wait_readable(fd: BorrowedFd<'_>, limit: Duration) -> bool {
     ready > 0
 }
 
-/// Writes `line` to the descriptors `fds` (stdout 1, stderr 2) with plain `write(2)`
+/// Writes `line` to stderr, and to stdout unless `stderr_only`, with plain `write(2)`
 /// calls and ends the process with status 1 at once: the watchdog's exit, which must
-/// not wait for std's stdout lock (the main thread may hold it) nor run destructors.
-pub fn write_and_exit(line: &[u8], fds: &[i32]) -> ! {
-    for &fd in fds {
-        // SAFETY: writing a buffer we own to an inherited descriptor.
-        unsafe { libc::write(fd, line.as_ptr().cast(), line.len()) };
+/// not wait for std's stdout lock (the main thread may hold it) nor run destructors
+/// or exit handlers (hence `_exit`, which rustix has no safe call for).
+pub fn write_and_exit(line: &[u8], stderr_only: bool) -> ! {
+    if !stderr_only {
+        let _ = rustix::io::write(rustix::stdio::stdout(), line);
     }
+    let _ = rustix::io::write(rustix::stdio::stderr(), line);
     // SAFETY: ends the process; cache writes are atomic renames, nothing is half-written.
     unsafe { libc::_exit(1) }
 }
@@ -125,12 +118,14 @@ pub fn set_env_at_start(name: &str, value: impl AsRef<std::ffi::OsStr>) {
 
 /// Kills process group `group` (SIGKILL to every process in it); 0 does nothing.
 pub fn kill_group(group: u32) {
-    if let Ok(group) = libc::pid_t::try_from(group)
-        && group > 0
-    {
-        // SAFETY: kill has no memory preconditions; a negative pid names the group.
-        unsafe { libc::kill(-group, libc::SIGKILL) };
+    if let Some(group) = pid(group) {
+        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
     }
+}
+
+/// A process (group) id; `None` for 0 and ids out of range.
+fn pid(id: u32) -> Option<rustix::process::Pid> {
+    rustix::process::Pid::from_raw(i32::try_from(id).ok()?)
 }
 
 /// The controlling terminal's foreground, lent to a child's process group for the
@@ -152,14 +147,13 @@ impl ForegroundTerminal {
         if !in_foreground(tty.as_fd_ref()) {
             return None;
         }
-        let group = libc::pid_t::try_from(group).ok()?;
-        if !set_foreground(tty.as_raw_fd(), group) {
+        let group = pid(group)?;
+        if !set_foreground(tty.as_fd_ref(), group) {
             return None;
         }
         // A child that touched the terminal before it was given the foreground was
         // stopped by SIGTTIN: it may go on now.
-        // SAFETY: kill has no memory preconditions; a negative pid names the group.
-        unsafe { libc::kill(-group, libc::SIGCONT) };
+        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::CONT);
         LENT_TTY.store(tty.as_raw_fd(), std::sync::atomic::Ordering::SeqCst);
         Some(ForegroundTerminal { tty })
     }
@@ -186,21 +180,23 @@ pub fn reclaim_lent_terminal() {
 }
 
 fn take_terminal_back(fd: i32) {
-    // SAFETY: getpgrp has no preconditions.
-    let own = unsafe { libc::getpgrp() };
-    set_foreground(fd, own);
+    // SAFETY: `fd` is the lent terminal's descriptor, kept open by the
+    // `ForegroundTerminal` that stored it until it is swapped out of LENT_TTY
+    // (its drop, or the watchdog's exit, which ends the process).
+    let tty = unsafe { BorrowedFd::borrow_raw(fd) };
+    set_foreground(tty, rustix::process::getpgrp());
 }
 
 /// `tcsetpgrp` with SIGTTOU ignored for the call: taking the foreground back from a
 /// background position would otherwise stop this process (shells do the same).
-fn set_foreground(tty: i32, group: libc::pid_t) -> bool {
-    // SAFETY: the handler is restored right after; tcsetpgrp gets a descriptor we own.
-    unsafe {
-        let previous = libc::signal(libc::SIGTTOU, libc::SIG_IGN);
-        let done = libc::tcsetpgrp(tty, group) == 0;
-        libc::signal(libc::SIGTTOU, previous);
-        done
-    }
+/// rustix has no safe call to set a signal's disposition.
+fn set_foreground(tty: BorrowedFd<'_>, group: rustix::process::Pid) -> bool {
+    // SAFETY: SIG_IGN is a valid disposition; the previous one is restored at once.
+    let previous = unsafe { libc::signal(libc::SIGTTOU, libc::SIG_IGN) };
+    let done = rustix::termios::tcsetpgrp(tty, group).is_ok();
+    // SAFETY: restores the disposition returned above.
+    unsafe { libc::signal(libc::SIGTTOU, previous) };
+    done
 }
 
 trait AsFdRef {
