@@ -153,13 +153,7 @@ pub fn tilde(path: &Path) -> String {
 mod tests {
     use super::*;
 
-    fn env_of<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        }
-    }
+    use crate::settings::env_of;
 
     #[test]
     fn files_follow_the_variables_and_the_home() {

@@ -244,13 +244,7 @@ mod tests {
         (registry, settings, profiles)
     }
 
-    fn env_of(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        }
-    }
+    use crate::settings::env_of;
 
     #[test]
     fn order_of_choice() {

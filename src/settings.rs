@@ -163,6 +163,17 @@ pub fn env_nonempty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// An environment made of `vars`, in the shape [`env_nonempty`] has, for unit tests of
+/// code that takes its environment as a function.
+#[cfg(test)]
+pub fn env_of<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+    move |name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    }
+}
+
 /// Whether the token cache is turned off (`ECR_ROLE_DISABLE_CACHE` or `AWS_ECR_DISABLE_CACHE`
 /// set to anything but empty, `0` or `false`).
 pub fn cache_disabled() -> bool {

@@ -13,12 +13,12 @@ use crate::aws::credentials::{self, Step};
 use crate::aws::{self, AwsError, assume_role, ecr};
 use crate::cache::Freshness;
 use crate::clock::now_secs;
-use crate::context::{self, Context, ContextError};
+use crate::context::{self, Context};
 use crate::docker_config::{docker_config_path, helper_suffix, on_path, read_docker_config};
 use crate::home::tilde;
 use crate::identity::{ChosenBy, Identity};
 use crate::registry::{Registry, host_of};
-use crate::settings::{self, Settings};
+use crate::settings::Settings;
 use crate::text::PROGRAM;
 use aws_sdk_sts::config::Credentials;
 
@@ -79,12 +79,8 @@ pub enum DoctorError {
         program = crate::text::PROGRAM
     )]
     NoRegistry,
-    #[error("{0} is not an ECR registry host")]
-    NotEcr(String),
-    #[error("{0}")]
-    Config(#[from] settings::ConfigError),
-    #[error("{0}")]
-    Context(#[from] ContextError),
+    #[error(transparent)]
+    Start(#[from] super::StartError),
     #[error(transparent)]
     Runtime(#[from] AwsError),
 }
@@ -93,7 +89,7 @@ impl super::CommandError for DoctorError {
     /// A host that is not ECR is a refused argument (2); the rest, 1.
     fn exit_code(&self) -> u8 {
         match self {
-            DoctorError::NotEcr(_) => 2,
+            DoctorError::Start(e) => super::CommandError::exit_code(e),
             _ => 1,
         }
     }
@@ -101,7 +97,7 @@ impl super::CommandError for DoctorError {
 
 /// Runs the checks and prints the report; `Ok(true)` if all passed.
 pub fn run(registry: Option<&str>, json: bool, out: &mut impl Write) -> Result<bool, DoctorError> {
-    let ctx = Context::load(Context::settings()?)?;
+    let ctx = super::load_context()?;
     let docker_config = docker_config_path();
     let docker_doc = read_docker_config(&docker_config);
     let suffix = helper_suffix();
@@ -127,8 +123,7 @@ pub fn run(registry: Option<&str>, json: bool, out: &mut impl Write) -> Result<b
     let ok = |checks: &[Check]| checks.iter().all(|c| c.status != "fail");
     let mut reports = Vec::new();
     for (n, server) in servers.iter().enumerate() {
-        let registry = context::registry(server, &ctx.settings)
-            .ok_or_else(|| DoctorError::NotEcr(server.clone()))?;
+        let registry = super::ecr_registry(server, &ctx)?;
         if !json {
             let gap = if n > 0 { "\n" } else { "" };
             let _ = writeln!(out, "{gap}{PROGRAM} doctor: {server}");

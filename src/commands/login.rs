@@ -8,19 +8,14 @@ use std::io::Write;
 
 use crate::aws::{self, AwsError};
 use crate::clock::now_secs;
-use crate::context::{self, Context, ContextError};
 use crate::identity;
 use crate::settings::{self, ENV_PROFILE};
 
 /// Why login failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
-    #[error("{0} is not an ECR registry host")]
-    NotEcr(String),
-    #[error("{0}")]
-    Config(#[from] settings::ConfigError),
-    #[error("{0}")]
-    Context(#[from] ContextError),
+    #[error(transparent)]
+    Start(#[from] super::StartError),
     #[error("{}", naming_the_profile(profile, source))]
     Aws {
         profile: String,
@@ -32,7 +27,7 @@ impl super::CommandError for LoginError {
     /// A host that is not ECR is a refused argument (2); the rest, 1.
     fn exit_code(&self) -> u8 {
         match self {
-            LoginError::NotEcr(_) => 2,
+            LoginError::Start(e) => super::CommandError::exit_code(e),
             _ => 1,
         }
     }
@@ -54,7 +49,7 @@ pub fn run(
     profile: Option<&str>,
     out: &mut impl Write,
 ) -> Result<bool, LoginError> {
-    let ctx = Context::load(Context::settings()?)?;
+    let ctx = super::load_context()?;
     // Bounded like `doctor`; the MFA prompt holds the deadline back while it waits.
     crate::deadline::arm_for(
         crate::deadline::DOCTOR_DEADLINE,
@@ -95,8 +90,7 @@ pub fn run(
         let _ = writeln!(out, "signed in: profile {profile} ({until})");
         return Ok(true);
     };
-    let registry = context::registry(server, &ctx.settings)
-        .ok_or_else(|| LoginError::NotEcr(server.to_string()))?;
+    let registry = super::ecr_registry(server, &ctx)?;
     let env = |name: &str| match (name, profile) {
         (ENV_PROFILE, Some(p)) => Some(p.to_string()),
         _ => settings::env_nonempty(name),
