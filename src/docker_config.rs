@@ -233,14 +233,14 @@ fn skip_ws(text: &str, mut i: usize) -> usize {
 fn value_end(text: &str, i: usize) -> Option<usize> {
     let b = text.as_bytes();
     match *b.get(i)? {
-        b'"' => Some(i + crate::files::string_end(&text[i..])?),
+        b'"' => Some(i + string_end(&text[i..])?),
         b'{' | b'[' => {
             let mut depth = 0usize;
             let mut j = i;
             while j < b.len() {
                 match b[j] {
                     b'"' => {
-                        j += crate::files::string_end(&text[j..])?;
+                        j += string_end(&text[j..])?;
                         continue;
                     }
                     b'{' | b'[' => depth += 1,
@@ -284,7 +284,7 @@ fn object_at(text: &str, open: usize) -> Option<Object> {
             return None;
         }
         let key_start = i;
-        let key_end = key_start + crate::files::string_end(&text[key_start..])?;
+        let key_end = key_start + string_end(&text[key_start..])?;
         let key: String = serde_json::from_str(&text[key_start..key_end]).ok()?;
         i = skip_ws(text, key_end);
         if b.get(i) != Some(&b':') {
@@ -466,6 +466,19 @@ fn remove_member(text: &str, object: &Object, at: usize) -> String {
         (members[0].key_start, members[1].key_start)
     };
     format!("{}{}", &text[..from], &text[to..])
+}
+
+/// The byte index just after the JSON string `text` starts with (at its `"`), if it ends.
+pub(crate) fn string_end(text: &str) -> Option<usize> {
+    let mut escaped = false;
+    for (i, c) in text.char_indices().skip(1) {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '"' if !escaped => return Some(i + 1),
+            _ => escaped = false,
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ mod commands;
 mod context;
 mod deadline;
 mod docker_config;
+mod dry_run;
 mod error;
 mod files;
 mod fnv;

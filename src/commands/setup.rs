@@ -15,7 +15,8 @@ use serde_json::Value;
 use crate::docker_config::{
     JsonEditError, docker_config_path, helper_suffix, on_path, read_docker_config, set_in_place,
 };
-use crate::files::{Applied, Change, FileError, Syntax, edit_locked, read_for_edit, read_optional};
+use crate::dry_run::Syntax;
+use crate::files::{Applied, Change, FileError, edit_locked, read_for_edit, read_optional};
 use crate::home::tilde;
 use crate::iam;
 use crate::profile_edit::{EditError, with_role_profile};
