@@ -92,7 +92,7 @@ pub struct Profiles {
     headers: Vec<Header>,
     /// A section key's hash → the first and last header with that hash (the headers
     /// chain on through [`Header::next`]).
-    chains: HashMap<u64, (usize, usize)>,
+    chains: HashMap<u64, (usize, usize), std::hash::BuildHasherDefault<Hashed>>,
     /// Hashes the keys with this process's random SipHash keys: nobody can write a
     /// config whose names all share a chain (each lookup would walk all of them).
     hasher: std::hash::RandomState,
@@ -128,22 +128,45 @@ enum Kind {
     Other,
 }
 
-/// One section header, where it was written: byte ranges in its text.
+/// Where a piece of a text is, in 32-bit byte offsets: a header record stays small,
+/// and 40,000 of them touch few pages.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    /// A span of a text [`Profiles::add_file`] accepted (under 4 GiB).
+    fn of(range: Range<usize>) -> Span {
+        Span {
+            start: range.start as u32,
+            end: range.end as u32,
+        }
+    }
+
+    fn range(self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+/// One section header, where it was written: byte spans in its text.
 #[derive(Debug, Clone)]
 struct Header {
     kind: Kind,
-    /// `PREFIX` of an [`Kind::Other`] section; empty for the others.
-    prefix: Range<usize>,
-    name: Range<usize>,
-    text: usize,
-    /// The text between the brackets, as written: identical ones share a section.
-    raw: Range<usize>,
-    /// The lines up to the next header.
-    body: Range<usize>,
     /// `[default]` in a config file: hidden if the file also has `[profile default]`.
     plain_default: bool,
+    /// Which of the texts added.
+    text: u32,
+    /// `PREFIX` of an [`Kind::Other`] section; empty for the others.
+    prefix: Span,
+    name: Span,
+    /// The text between the brackets, as written: identical ones share a section.
+    raw: Span,
+    /// The lines up to the next header.
+    body: Span,
     /// The next header whose key has the same hash.
-    next: Option<usize>,
+    next: Option<u32>,
     /// The merged section, kept on the first header of its key that counts, once asked for.
     merged: OnceCell<Section>,
 }
@@ -155,6 +178,25 @@ type Key<'a> = (Kind, &'a str, &'a str);
 fn key_hash(hasher: &std::hash::RandomState, key: Key<'_>) -> u64 {
     use std::hash::BuildHasher;
     hasher.hash_one(key)
+}
+
+/// The chains' map's hasher: its keys are [`key_hash`]es already, random-keyed SipHash,
+/// so hashing them again would only cost time.
+#[derive(Default)]
+struct Hashed(u64);
+
+impl std::hash::Hasher for Hashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 /// One file's text as added, and whether it has a `[profile default]`.
@@ -194,7 +236,12 @@ impl Profiles {
         path: &Path,
     ) -> Result<(), ProfileError> {
         let text = text.into();
-        let at = self.texts.len();
+        if u32::try_from(text.len()).is_err() || u32::try_from(self.texts.len()).is_err() {
+            return Err(ProfileError::TooLarge {
+                path: crate::home::tilde(path),
+            });
+        }
+        let at = self.texts.len() as u32;
         let first_new = self.headers.len();
         let mut prefixed_default = false;
         // The header whose body the lines now belong to.
@@ -204,7 +251,7 @@ impl Profiles {
             let Line::Header(raw) = line else { return };
             // The previous section's body ends where this header's line starts.
             if let Some(previous) = open.take() {
-                headers[previous].body.end = span.start;
+                headers[previous].body.end = span.start as u32;
             }
             let Some((section, prefix, name, prefixed)) = section_of(raw, kind) else {
                 return;
@@ -216,7 +263,7 @@ impl Profiles {
             open = Some(index);
             match chains.get_mut(&hash) {
                 Some((_, last)) => {
-                    headers[*last].next = Some(index);
+                    headers[*last].next = Some(index as u32);
                     *last = index;
                 }
                 None => {
@@ -225,12 +272,12 @@ impl Profiles {
             }
             headers.push(Header {
                 kind: section,
-                prefix: offset_in(&text, prefix),
-                name: offset_in(&text, name),
-                text: at,
-                raw: offset_in(&text, raw),
-                body: span.end..text.len(),
                 plain_default,
+                text: at,
+                prefix: Span::of(offset_in(&text, prefix)),
+                name: Span::of(offset_in(&text, name)),
+                raw: Span::of(offset_in(&text, raw)),
+                body: Span::of(span.end..text.len()),
                 next: None,
                 merged: OnceCell::new(),
             });
@@ -300,7 +347,7 @@ impl Profiles {
             match self.chains.get_mut(&hash) {
                 Some((_, last)) => {
                     let last = std::mem::replace(last, index);
-                    self.headers[last].next = Some(index);
+                    self.headers[last].next = Some(index as u32);
                 }
                 None => {
                     self.chains.insert(hash, (index, index));
@@ -312,15 +359,15 @@ impl Profiles {
     /// Whether a header counts: a `[default]` is hidden by a `[profile default]` in
     /// the same file (the SDK's rule).
     fn counts(&self, header: &Header) -> bool {
-        !(header.plain_default && self.texts[header.text].prefixed_default)
+        !(header.plain_default && self.texts[header.text as usize].prefixed_default)
     }
 
     fn key_of(&self, header: &Header) -> Key<'_> {
-        let text = &self.texts[header.text].text;
+        let text = &self.texts[header.text as usize].text;
         (
             header.kind,
-            &text[header.prefix.clone()],
-            &text[header.name.clone()],
+            &text[header.prefix.range()],
+            &text[header.name.range()],
         )
     }
 
@@ -333,7 +380,7 @@ impl Profiles {
             if self.counts(header) && self.key_of(header) == key {
                 return Some(header.merged.get_or_init(|| self.merge(index, key)));
             }
-            at = header.next;
+            at = header.next.map(|next| next as usize);
         }
         None
     }
@@ -344,22 +391,22 @@ impl Profiles {
     /// are remembered before anything can print them.
     fn merge(&self, first: usize, key: Key<'_>) -> Section {
         let mut raw: Vec<Section> = Vec::new();
-        let mut group_of: HashMap<(usize, &str), usize> = HashMap::new();
+        let mut group_of: HashMap<(u32, &str), usize> = HashMap::new();
         let mut at = Some(first);
         while let Some(index) = at {
             let header = &self.headers[index];
-            at = header.next;
+            at = header.next.map(|next| next as usize);
             if !self.counts(header) || self.key_of(header) != key {
                 continue;
             }
-            let text = &self.texts[header.text].text;
+            let text = &self.texts[header.text as usize].text;
             let group = *group_of
-                .entry((header.text, &text[header.raw.clone()]))
+                .entry((header.text, &text[header.raw.range()]))
                 .or_insert_with(|| {
                     raw.push(Section::new());
                     raw.len() - 1
                 });
-            parse_body(&text[header.body.clone()], &mut raw[group]);
+            parse_body(&text[header.body.range()], &mut raw[group]);
         }
         let mut merged = Section::new();
         for section in raw {
