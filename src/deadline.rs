@@ -45,6 +45,20 @@ impl Drop for WatchedChild {
     }
 }
 
+/// Set by the watchdog just before it kills the watched child and ends the process.
+static ENDING: AtomicBool = AtomicBool::new(false);
+
+/// Blocks the calling thread for good if the watchdog is ending the process: a thread
+/// that saw the watched child die of the watchdog's kill must not report that death
+/// (the watchdog's one line is the answer, and `_exit` follows at once).
+pub fn stand_by_if_ending() {
+    if ENDING.load(Ordering::SeqCst) {
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
 /// Whether the watchdog's last line goes to stderr only (the kubelet plugin: its stdout
 /// must hold a response or nothing).
 static STDERR_ONLY: AtomicBool = AtomicBool::new(false);
@@ -101,6 +115,7 @@ pub fn arm_for(bound: Duration, message: String) {
                 // In slices, so a deadline moved back after a pause is noticed in time.
                 std::thread::sleep(Duration::from_millis((deadline - now).min(250)));
             }
+            ENDING.store(true, Ordering::SeqCst);
             crate::platform::kill_group(CHILD_GROUP.load(Ordering::SeqCst));
             crate::platform::reclaim_lent_terminal();
             crate::platform::write_and_exit(line.as_bytes(), STDERR_ONLY.load(Ordering::SeqCst))

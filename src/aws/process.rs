@@ -124,6 +124,8 @@ pub fn run_child(
             }
         }
     };
+    // Killed by the deadline's watchdog: it is ending the process with its own line.
+    deadline::stand_by_if_ending();
     // Killed at the limit: its whole group, so no grandchild keeps the pipes open. A
     // child that ended on its own may leave a helper of its own running (an agent);
     // its pipes are then read until they close, within the deadline.
