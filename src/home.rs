@@ -54,7 +54,9 @@ impl AwsFiles {
         let default = |name: &str| home.map(|h| h.join(".aws").join(name));
         let config = from_env(ENV_CONFIG_FILE)
             .or_else(|| default("config"))
-            .ok_or(HomeError::NoHome { uid: current_uid() })?;
+            .ok_or(HomeError::NoHome {
+                uid: crate::platform::uid(),
+            })?;
         let credentials = from_env(ENV_CREDENTIALS_FILE).or_else(|| default("credentials"));
         Ok(AwsFiles {
             config,
@@ -85,12 +87,7 @@ pub fn resolve(env: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
     env("HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
-        .or_else(|| crate::platform::passwd_home(current_uid()))
-}
-
-/// The real uid of this process.
-pub fn current_uid() -> u32 {
-    crate::platform::uid()
+        .or_else(|| crate::platform::passwd_home(crate::platform::uid()))
 }
 
 /// A non-empty environment variable's value.

@@ -203,10 +203,8 @@ fn run_helper(home: &Path, proxy: &Proxy, row: &Row) -> Output {
             cmd.env("AWS_PROFILE", p);
         }
         Chosen::Mapped(p) => {
-            let settings = settings_file_in(home);
-            std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
             let json = serde_json::json!({"registries": {REGISTRY: {"profile": p}}});
-            std::fs::write(settings, json.to_string()).unwrap();
+            write_file(&settings_file_in(home), &json.to_string());
         }
     }
     run_with_stdin(&mut cmd, REGISTRY.as_bytes())

@@ -395,9 +395,7 @@ fn a_source_profile_that_switches_role_itself_is_followed() {
 fn a_broken_settings_file_is_reported_for_ecr_hosts_only() {
     let proxy = Proxy::start(&moto().endpoint);
     let sandbox = Sandbox::new(&proxy.endpoint);
-    let settings = sandbox.settings_file();
-    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
-    std::fs::write(&settings, "{ not json").unwrap();
+    write_file(&sandbox.settings_file(), "{ not json");
     let out = sandbox.get(REGISTRY, &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(

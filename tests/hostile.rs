@@ -499,9 +499,7 @@ fn a_token_over_64_kib_is_cached_like_any_other() {
 #[test]
 fn erase_for_a_foreign_host_is_quiet_on_broken_settings_like_get() {
     let sandbox = Sandbox::new("http://127.0.0.1:9");
-    let settings = sandbox.settings_file();
-    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
-    std::fs::write(&settings, "{ broken").unwrap();
+    write_file(&sandbox.settings_file(), "{ broken");
     for verb in ["get", "erase"] {
         let out = sandbox.run(&[verb], "https://index.docker.io/v1/", &[]);
         assert_eq!(stderr(&out), "", "{verb}");

@@ -64,25 +64,19 @@ struct Node {
 impl Node {
     fn new(endpoint: &str, moto: &Moto) -> Node {
         let root = TempDir::new("node");
-        let aws = root.path().join("root/.aws");
-        std::fs::create_dir_all(&aws).unwrap();
-        std::fs::write(
-            aws.join("credentials"),
-            credentials_file(&moto.access_key_id, &moto.secret_access_key),
-        )
-        .unwrap();
-        std::fs::write(aws.join("config"), "[default]\nregion = ap-northeast-1\n").unwrap();
+        write_aws_files(
+            &root.path().join("root/.aws"),
+            moto,
+            "[default]\nregion = ap-northeast-1\n",
+        );
         let node = Node {
             root,
             endpoint: endpoint.to_string(),
         };
-        let settings = node.path("/etc/docker-credential-ecr-role/config.json");
-        std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
-        std::fs::write(
-            settings,
-            serde_json::json!({"registries": {REGISTRY: {"role_arn": ROLE_ARN}}}).to_string(),
-        )
-        .unwrap();
+        write_file(
+            &node.path("/etc/docker-credential-ecr-role/config.json"),
+            &serde_json::json!({"registries": {REGISTRY: {"role_arn": ROLE_ARN}}}).to_string(),
+        );
         node
     }
 

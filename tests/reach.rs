@@ -107,8 +107,20 @@ impl Root {
     fn prepare(dir: &Path, home: &str, sandbox: &Sandbox, endpoint: &str) -> Root {
         let bin = dir.join("usr/local/bin");
         std::fs::create_dir_all(&bin).unwrap();
-        // Always the binary under test (the Debian root is kept between runs).
-        std::fs::copy(release_binary(), bin.join("docker-credential-ecr-role")).unwrap();
+        // Always the binary under test (the Debian root is kept between runs). Copied by
+        // cp(1), not in this process: a child another test forks while the copy's write
+        // descriptor is open would hold it until its exec, and running the binary then
+        // fails with "Text file busy" (ETXTBSY).
+        let copied = Command::new(require_program("cp"))
+            .arg(release_binary())
+            .arg(bin.join("docker-credential-ecr-role"))
+            .status()
+            .unwrap();
+        assert!(
+            copied.success(),
+            "cp of the release binary into {}",
+            dir.display()
+        );
         let inside = dir.join(home.trim_start_matches('/'));
         std::fs::create_dir_all(inside.join(".aws")).unwrap();
         for file in ["config", "credentials"] {
@@ -119,19 +131,14 @@ impl Root {
             .unwrap();
         }
         // Docker's config hands the registry to the helper, as `setup` writes it.
-        std::fs::create_dir_all(inside.join(".docker")).unwrap();
-        std::fs::write(
-            inside.join(".docker/config.json"),
-            serde_json::json!({"credHelpers": {REGISTRY: "ecr-role"}}).to_string(),
-        )
-        .unwrap();
-        let settings = inside.join(".config/docker-credential-ecr-role/config.json");
-        std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
-        std::fs::write(
-            settings,
-            serde_json::json!({"registries": {REGISTRY: {"profile": ROLE_PROFILE}}}).to_string(),
-        )
-        .unwrap();
+        write_file(
+            &inside.join(".docker/config.json"),
+            &serde_json::json!({"credHelpers": {REGISTRY: "ecr-role"}}).to_string(),
+        );
+        write_file(
+            &inside.join(".config/docker-credential-ecr-role/config.json"),
+            &serde_json::json!({"registries": {REGISTRY: {"profile": ROLE_PROFILE}}}).to_string(),
+        );
         Root {
             dir: dir.to_path_buf(),
             home: home.to_string(),

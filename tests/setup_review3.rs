@@ -42,11 +42,6 @@ fn docker_config(sandbox: &Sandbox) -> PathBuf {
     sandbox.home.path().join(".docker/config.json")
 }
 
-fn write(path: &Path, text: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -76,6 +71,15 @@ fn registry(n: usize) -> String {
 }
 
 const PUSH_ONLY: &str = "arn:aws:iam::123456789012:role/ECRPushOnly";
+/// `setup`'s arguments that map the registry to a profile `push` switching into [`PUSH_ONLY`].
+const PUSH_ARGS: [&str; 6] = [
+    "--registry",
+    REGISTRY,
+    "--profile",
+    "push",
+    "--role-arn",
+    PUSH_ONLY,
+];
 const ADMIN: &str = "arn:aws:iam::123456789012:role/Admin";
 
 // Item 7: the role setup confirms is the role the SDK uses.
@@ -88,17 +92,9 @@ fn setup_refuses_a_profile_split_across_two_sections() {
         "[default]\nregion = ap-northeast-1\n\n[profile push]\nrole_arn = {PUSH_ONLY}\nsource_profile = default\n\n\
          [profile dev]\nregion = us-east-1\n\n[profile push]\nrole_arn = {ADMIN}\n"
     );
-    write(&aws_config(&sandbox), &text);
+    write_file(&aws_config(&sandbox), &text);
     for extra in [&[][..], &["--dry-run"][..]] {
-        let mut args = vec![
-            "--registry",
-            REGISTRY,
-            "--profile",
-            "push",
-            "--role-arn",
-            PUSH_ONLY,
-        ];
-        args.extend_from_slice(extra);
+        let args = [&PUSH_ARGS[..], extra].concat();
         let out = setup(&sandbox, &args);
         assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
         let said = stderr(&out);
@@ -120,16 +116,8 @@ fn setup_never_takes_an_indented_line_for_a_section_header() {
     let sandbox = sandbox();
     // To the SDK, the indented line continues dev's `region`: there is no profile `push`.
     let text = "[default]\nregion = ap-northeast-1\n\n[profile dev]\nregion = us-east-1\n  [profile push]\n";
-    write(&aws_config(&sandbox), text);
-    let args = [
-        "--registry",
-        REGISTRY,
-        "--profile",
-        "push",
-        "--role-arn",
-        PUSH_ONLY,
-    ];
-    let out = setup(&sandbox, &args);
+    write_file(&aws_config(&sandbox), text);
+    let out = setup(&sandbox, &PUSH_ARGS);
     assert!(out.status.success(), "{}", transcript(&out));
     assert_eq!(
         read(&aws_config(&sandbox)),
@@ -137,7 +125,7 @@ fn setup_never_takes_an_indented_line_for_a_section_header() {
         "a new section of its own; dev is unchanged"
     );
     // And that is what the profile now is: a second run finds it set up.
-    let again = setup(&sandbox, &args);
+    let again = setup(&sandbox, &PUSH_ARGS);
     assert!(again.status.success(), "{}", transcript(&again));
     assert!(
         stdout(&again).contains("~/.aws/config: already set up"),
@@ -153,19 +141,9 @@ fn setup_refuses_a_role_that_the_credentials_file_overrides() {
     let mut creds = read(&credentials);
     // The SDK reads the credentials file's keys over the config file's.
     creds.push_str(&format!("\n[push]\nrole_arn = {ADMIN}\n"));
-    write(&credentials, &creds);
+    write_file(&credentials, &creds);
     let before = read(&aws_config(&sandbox));
-    let out = setup(
-        &sandbox,
-        &[
-            "--registry",
-            REGISTRY,
-            "--profile",
-            "push",
-            "--role-arn",
-            PUSH_ONLY,
-        ],
-    );
+    let out = setup(&sandbox, &PUSH_ARGS);
     assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
     let said = stderr(&out);
     assert!(said.contains("~/.aws/credentials"), "{said}");
@@ -190,25 +168,14 @@ fn setup_dry_run_shows_no_value_it_does_not_write() {
     );
     for docker in [laid_out, one_line] {
         let sandbox = sandbox();
-        write(&docker_config(&sandbox), &docker);
-        write(
+        write_file(&docker_config(&sandbox), &docker);
+        write_file(
             &aws_config(&sandbox),
             &format!(
                 "[default]\nregion = ap-northeast-1\n\n[profile dev]\ncredential_process = /usr/local/bin/fetch --token {process_token}\n"
             ),
         );
-        let out = setup(
-            &sandbox,
-            &[
-                "--registry",
-                REGISTRY,
-                "--profile",
-                "push",
-                "--role-arn",
-                PUSH_ONLY,
-                "--dry-run",
-            ],
-        );
+        let out = setup(&sandbox, &[&PUSH_ARGS[..], &["--dry-run"]].concat());
         assert!(out.status.success(), "{}", transcript(&out));
         let said = stdout(&out);
         for secret in [
@@ -259,7 +226,7 @@ fn setup_edits_docker_config_in_place_keeping_its_layout() {
     ] {
         let sandbox = sandbox();
         let path = docker_config(&sandbox);
-        write(&path, &before);
+        write_file(&path, &before);
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
         let args = ["--registry", REGISTRY, "--profile", ROLE_PROFILE];
 
@@ -337,7 +304,7 @@ fn concurrent_setups_keep_every_entry() {
     const PARALLEL: usize = 8;
     for round in 0..ROUNDS {
         let sandbox = sandbox();
-        write(&docker_config(&sandbox), "{\n\t\"auths\": {}\n}\n");
+        write_file(&docker_config(&sandbox), "{\n\t\"auths\": {}\n}\n");
         let runs: Vec<Vec<String>> = (0..PARALLEL)
             .map(|n| {
                 [
@@ -448,10 +415,6 @@ fn assert_link(link: &Path, target: &Path) {
     );
 }
 
-fn mode(path: &Path) -> u32 {
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
-}
-
 #[test]
 fn setup_writes_through_a_dangling_symlink_and_keeps_the_link() {
     let sandbox = sandbox();
@@ -470,15 +433,7 @@ fn setup_writes_through_a_dangling_symlink_and_keeps_the_link() {
     std::fs::remove_file(aws_config(&sandbox)).unwrap();
     symlink(&aws_target, &aws_config(&sandbox));
 
-    let args = [
-        "--registry",
-        REGISTRY,
-        "--profile",
-        "push",
-        "--role-arn",
-        PUSH_ONLY,
-    ];
-    let out = setup(&sandbox, &args);
+    let out = setup(&sandbox, &PUSH_ARGS);
     assert!(out.status.success(), "{}", transcript(&out));
     assert_link(&docker_config(&sandbox), &docker_link);
     assert_link(&docker_link, &docker_file);
@@ -505,7 +460,7 @@ fn setup_writes_through_a_dangling_symlink_and_keeps_the_link() {
     }
 
     // Read back through the links: a second run finds everything set up.
-    let again = setup(&sandbox, &args);
+    let again = setup(&sandbox, &PUSH_ARGS);
     assert!(again.status.success(), "{}", transcript(&again));
     assert_eq!(
         stdout(&again).matches(": already set up").count(),

@@ -301,14 +301,7 @@ impl Sandbox {
     /// A sandbox with the user keys of a given moto server.
     pub fn with_keys(endpoint: &str, moto: &Moto) -> Sandbox {
         let home = TempDir::new("home");
-        let aws = home.path().join(".aws");
-        std::fs::create_dir_all(&aws).unwrap();
-        std::fs::write(
-            aws.join("credentials"),
-            credentials_file(&moto.access_key_id, &moto.secret_access_key),
-        )
-        .unwrap();
-        std::fs::write(aws.join("config"), AWS_CONFIG).unwrap();
+        write_aws_files(&home.path().join(".aws"), moto, AWS_CONFIG);
         Sandbox {
             home,
             endpoint: endpoint.to_string(),
@@ -342,9 +335,7 @@ impl Sandbox {
 
     /// Writes the helper's settings file.
     pub fn write_settings(&self, settings: serde_json::Value) {
-        let path = self.settings_file();
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, settings.to_string()).unwrap();
+        write_file(&self.settings_file(), &settings.to_string());
     }
 
     /// Appends profiles to this HOME's `~/.aws/config`.
@@ -435,6 +426,22 @@ impl Sandbox {
 }
 
 /// `~/.aws/credentials` text whose `default` profile has these keys.
+/// Writes `contents` to `path`, creating its missing directories.
+pub fn write_file(path: &Path, contents: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, contents).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
+
+/// Writes an `~/.aws` directory at `aws`: the moto server's user keys as `default` in
+/// `credentials`, and `config`.
+pub fn write_aws_files(aws: &Path, moto: &Moto, config: &str) {
+    write_file(
+        &aws.join("credentials"),
+        &credentials_file(&moto.access_key_id, &moto.secret_access_key),
+    );
+    write_file(&aws.join("config"), config);
+}
+
 pub fn credentials_file(access_key_id: &str, secret_access_key: &str) -> String {
     format!(
         "[default]\naws_access_key_id = {access_key_id}\naws_secret_access_key = {secret_access_key}\n"
